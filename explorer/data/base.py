@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +22,8 @@ class ImageDataset:
     """Images (N, H, W, C) uint8 with per-image labels.
 
     `labels[name]` is an (N,) array: bool for a binary attribute, int64 for a categorical
-    one whose value names are `categories[name]`.
+    one whose value names are `categories[name]`. `image_names` says what each image is (an
+    emoji and its name, a glyph and its font, a file name) when the dataset knows it.
     """
 
     name: str
@@ -30,6 +33,7 @@ class ImageDataset:
     categories: dict[str, list[str]] = field(default_factory=dict)
     licence: str = ""
     source: str = ""
+    image_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
@@ -43,6 +47,8 @@ class ImageDataset:
                 raise ValueError(f"label {name!r} has shape {values.shape}, want ({len(self.images)},)")
             if name in self.categories and values.dtype.kind not in "iu":
                 raise ValueError(f"categorical label {name!r} must be integer, got {values.dtype}")
+        if self.image_names and len(self.image_names) != len(self.images):
+            raise ValueError(f"{len(self.image_names)} image names for {len(self.images)} images")
 
     def __len__(self) -> int:
         return len(self.images)
@@ -74,3 +80,103 @@ def split_indices(n: int, validation_fraction: float, seed: int) -> tuple[np.nda
     order = np.random.default_rng(seed).permutation(n)
     n_validation = int(round(n * validation_fraction))
     return np.sort(order[n_validation:]), np.sort(order[:n_validation])
+
+
+def cache_path(name: str) -> Path:
+    """The cache file of a dataset: copy it to another machine to skip rendering there."""
+    return cache_dir() / f"{name}.npz"
+
+
+def split_positions(validation: np.ndarray, split: str, limit: int | None = None) -> np.ndarray:
+    """Positions of the images of `split` given a validation mask, the first `limit` of them."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0 or None, got {limit}")
+    positions = np.flatnonzero(validation if split == "validation" else ~validation)
+    return positions[:limit]
+
+
+@dataclass(frozen=True)
+class LabelledImages:
+    """Every image of a dataset, its labels and its validation mask: what a cache file holds."""
+
+    name: str
+    images: np.ndarray
+    labels: dict[str, np.ndarray]
+    validation: np.ndarray
+    categories: dict[str, list[str]] = field(default_factory=dict)
+    licence: str = ""
+    source: str = ""
+    image_names: tuple[str, ...] = ()
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        if self.validation.dtype != bool or self.validation.shape != (len(self.images),):
+            raise ValueError(
+                f"validation must be a bool ({len(self.images)},) mask, got "
+                f"{self.validation.dtype} {self.validation.shape}"
+            )
+
+    def select(self, split: str, limit: int | None = None) -> ImageDataset:
+        """The images of one split (the first `limit` of them) as an ImageDataset."""
+        keep = split_positions(self.validation, split, limit)
+        return ImageDataset(
+            name=self.name,
+            split=split,
+            images=self.images[keep],
+            labels={name: values[keep] for name, values in self.labels.items()},
+            categories=self.categories,
+            licence=self.licence,
+            source=self.source,
+            image_names=tuple(self.image_names[i] for i in keep) if self.image_names else (),
+        )
+
+    def save(self, path: Path) -> None:
+        """Write a compressed .npz atomically: a reader sees the old file or the new, never half."""
+        meta = {
+            "name": self.name,
+            "categories": self.categories,
+            "licence": self.licence,
+            "source": self.source,
+            "version": self.version,
+        }
+        arrays = {
+            "images": self.images,
+            "validation": self.validation,
+            "image_names": np.array(self.image_names, dtype=str),
+            "meta": np.array(json.dumps(meta)),
+        }
+        arrays.update({f"label:{name}": values for name, values in self.labels.items()})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                np.savez_compressed(stream, **arrays)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.chmod(temp_name, 0o644)  # mkstemp makes it private; a cache is meant to be shared
+            os.replace(temp_name, path)
+        except BaseException:
+            os.unlink(temp_name)
+            raise
+
+    @classmethod
+    def load(cls, path: Path) -> LabelledImages:
+        """Read a file written by `save`."""
+        with np.load(path, allow_pickle=False) as stored:
+            meta = json.loads(str(stored["meta"]))
+            labels = {
+                key.removeprefix("label:"): stored[key] for key in stored.files if key.startswith("label:")
+            }
+            return cls(
+                name=meta["name"],
+                images=stored["images"],
+                labels=labels,
+                validation=stored["validation"],
+                categories=meta["categories"],
+                licence=meta["licence"],
+                source=meta["source"],
+                image_names=tuple(str(item) for item in stored["image_names"]),
+                version=meta["version"],
+            )
