@@ -1,0 +1,287 @@
+"""The decoder service: one model per process, batched decoding, a tile cache and JPEG at display size.
+
+`Renderer` is thread-safe: a lock guards the model, another the cache, so cache hits never
+wait behind a decode. `Renderer.latest(channel, fn)` runs only the newest of the requests
+pending on a channel (a session's slider, say) and drops the stale ones with `Superseded`.
+On GPU out-of-memory the renderer halves its batch size, then falls back to the CPU.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable, TypeVar
+
+import numpy as np
+import torch
+from PIL import Image
+
+from explorer.models.base import ExplorableModel
+
+log = logging.getLogger(__name__)
+
+JPEG_QUALITY = 90
+T = TypeVar("T")
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """The torch device for a name: "auto" is CUDA when available, else the CPU; others are checked."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'") from error
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but CUDA is not available here: use 'auto' or 'cpu'")
+    return resolved
+
+
+class Superseded(Exception):
+    """A newer request on the same channel arrived before this one ran, so it was dropped."""
+
+
+@dataclass
+class _Channel:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    issued: int = 0
+    pending: int = 0
+
+
+class LatestOnly:
+    """Runs, per channel, only the newest of the calls waiting; older waiting calls are dropped.
+
+    One call per channel runs at a time. A call that gets its turn after a newer call on the
+    same channel has arrived raises `Superseded` without running.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._channels: dict[Hashable, _Channel] = {}
+
+    def pending(self, channel: Hashable) -> int:
+        """How many calls on `channel` are running or waiting (0 when idle)."""
+        with self._lock:
+            state = self._channels.get(channel)
+            return state.pending if state else 0
+
+    def run(self, channel: Hashable, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """fn(*args, **kwargs), unless a newer call on `channel` came first (then Superseded)."""
+        with self._lock:
+            state = self._channels.setdefault(channel, _Channel())
+            state.issued += 1
+            state.pending += 1
+            ticket = state.issued
+        try:
+            with state.lock:
+                with self._lock:
+                    newest = state.issued
+                if ticket != newest:
+                    raise Superseded(f"request {ticket} on channel {channel!r} superseded by request {newest}")
+                return fn(*args, **kwargs)
+        finally:
+            with self._lock:
+                state.pending -= 1
+                if state.pending == 0:
+                    del self._channels[channel]
+
+
+class _TileCache:
+    """A thread-safe LRU of decoded tiles with hit and miss counters."""
+
+    def __init__(self, capacity: int):
+        if capacity < 0:
+            raise ValueError(f"cache_size must be >= 0, got {capacity}")
+        self.capacity = capacity
+        self.hits = 0
+        self.misses = 0
+        self._tiles: OrderedDict[tuple[bytes, int | None], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[bytes, int | None], count: bool = True) -> np.ndarray | None:
+        with self._lock:
+            tile = self._tiles.get(key)
+            if tile is not None:
+                self._tiles.move_to_end(key)
+            if count:
+                self.hits += tile is not None
+                self.misses += tile is None
+            return tile
+
+    def put(self, key: tuple[bytes, int | None], tile: np.ndarray) -> None:
+        if self.capacity == 0:
+            return
+        with self._lock:
+            self._tiles[key] = tile
+            self._tiles.move_to_end(key)
+            while len(self._tiles) > self.capacity:
+                self._tiles.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._tiles)
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    return isinstance(error, torch.cuda.OutOfMemoryError) or (
+        isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+    )
+
+
+def _resize(image: np.ndarray, size: int | None) -> np.ndarray:
+    """Scale uint8 (H, W, C) so its longer side is `size` (bicubic up, Lanczos down)."""
+    height, width = image.shape[:2]
+    if size is None or size == max(height, width):
+        return image.copy()  # a view would keep its whole decoded batch alive in the cache
+    scale = size / max(height, width)
+    target = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # Bicubic looks smoothest for 28 px -> 256 px without Lanczos' ringing; Lanczos is best down.
+    resample = Image.Resampling.BICUBIC if scale > 1 else Image.Resampling.LANCZOS
+    resized = np.asarray(_to_pil(image).resize(target, resample))
+    return resized.reshape(target[1], target[0], image.shape[2])
+
+
+def _to_pil(image: np.ndarray) -> Image.Image:
+    return Image.fromarray(image[:, :, 0] if image.shape[2] == 1 else image)
+
+
+def encode_image(image: np.ndarray, image_format: str = "JPEG") -> bytes:
+    """uint8 (H, W, C) -> JPEG (quality JPEG_QUALITY) or PNG bytes; one channel gives greyscale."""
+    buffer = io.BytesIO()
+    options = {"quality": JPEG_QUALITY} if image_format == "JPEG" else {}
+    _to_pil(image).save(buffer, format=image_format, **options)
+    return buffer.getvalue()
+
+
+class Renderer:
+    """Decodes latents to display-size images with one model, a tile cache and batched decoding."""
+
+    def __init__(
+        self,
+        model: ExplorableModel,
+        device: str | torch.device = "auto",
+        cache_size: int = 4096,
+        batch_size: int = 128,
+    ):
+        self.model = model
+        self.device = resolve_device(device)
+        self.batch_size = batch_size
+        self._model_lock = threading.Lock()
+        self._cache = _TileCache(cache_size)
+        self._latest = LatestOnly()
+        model.to(self.device)
+
+    def stats(self) -> dict[str, Any]:
+        """Cache hits, misses, size and capacity, with the device and batch size in use."""
+        return {
+            "hits": self._cache.hits,
+            "misses": self._cache.misses,
+            "cached": len(self._cache),
+            "capacity": self._cache.capacity,
+            "device": str(self.device),
+            "batch_size": self.batch_size,
+        }
+
+    def latest(self, channel: Hashable, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run fn only if it is still the newest request on `channel`; else raise Superseded."""
+        return self._latest.run(channel, fn, *args, **kwargs)
+
+    def decode_images(self, latents: np.ndarray) -> np.ndarray:
+        """float (N, latent_dim) -> uint8 (N, H, W, C) at the model's size, cached and batched."""
+        return np.stack(self._tiles(self._check(latents, 2), None))
+
+    def decode_jpeg(self, latent: np.ndarray, size: int = 256) -> bytes:
+        """One latent (latent_dim,) -> JPEG bytes with the longer side `size` px."""
+        return encode_image(self._tiles(self._check(latent, 1)[None], size)[0])
+
+    def decode_png(self, latent: np.ndarray, size: int | None = None) -> bytes:
+        """One latent (latent_dim,) -> lossless PNG bytes (model size unless `size` given), for export."""
+        return encode_image(self._tiles(self._check(latent, 1)[None], size)[0], "PNG")
+
+    def grid_jpeg(self, latents: np.ndarray, size: int = 96, gap: int = 2, background: int = 255) -> bytes:
+        """(rows, cols, latent_dim) latents -> one JPEG of `size`-px tiles, `gap` px of `background` between."""
+        latents = self._check(latents, 3)
+        rows, cols = latents.shape[:2]
+        if gap < 0:
+            raise ValueError(f"gap must be >= 0, got {gap}")
+        tiles = self._tiles(latents.reshape(rows * cols, -1), size)
+        tile_h, tile_w, channels = tiles[0].shape
+        canvas = np.full(
+            (rows * tile_h + (rows - 1) * gap, cols * tile_w + (cols - 1) * gap, channels), background, np.uint8
+        )
+        for position, tile in enumerate(tiles):
+            top, left = divmod(position, cols)
+            top, left = top * (tile_h + gap), left * (tile_w + gap)
+            canvas[top : top + tile_h, left : left + tile_w] = tile
+        return encode_image(canvas)
+
+    def _check(self, latents: np.ndarray, ndim: int) -> np.ndarray:
+        array = np.asarray(latents, dtype=np.float32)
+        dim = self.model.latent_dim
+        shapes = {1: f"({dim},)", 2: f"(N, {dim})", 3: f"(rows, cols, {dim})"}
+        if array.ndim != ndim or array.shape[-1] != dim or 0 in array.shape:
+            raise ValueError(f"latents must have shape {shapes[ndim]}, got {array.shape}")
+        if not np.isfinite(array).all():
+            raise ValueError("latents contain NaN or inf; check the operation that produced them")
+        return array
+
+    def _tiles(self, latents: np.ndarray, size: int | None) -> list[np.ndarray]:
+        """Read-only uint8 tiles for (N, d) latents, from the cache where possible."""
+        if size is not None and size < 1:
+            raise ValueError(f"size must be a positive number of pixels, got {size}")
+        keys = [(np.ascontiguousarray(row).tobytes(), size) for row in latents]
+        tiles: list[np.ndarray | None] = [self._cache.get(key) for key in keys]
+        if all(tile is not None for tile in tiles):
+            return tiles  # type: ignore[return-value]
+        with self._model_lock:
+            # Another thread may have decoded some of these while this one waited.
+            missing: dict[tuple[bytes, int | None], list[int]] = {}
+            for position, key in enumerate(keys):
+                if tiles[position] is None:
+                    tiles[position] = self._cache.get(key, count=False)
+                if tiles[position] is None:
+                    missing.setdefault(key, []).append(position)
+            if missing:
+                images = self._decode(latents[[positions[0] for positions in missing.values()]])
+                for (key, positions), image in zip(missing.items(), images):
+                    tile = _resize(image, size)
+                    tile.flags.writeable = False
+                    self._cache.put(key, tile)
+                    for position in positions:
+                        tiles[position] = tile
+        return tiles  # type: ignore[return-value]
+
+    def _decode(self, latents: np.ndarray) -> np.ndarray:
+        """uint8 (N, H, W, C) in batches, shrinking the batch and leaving the GPU on out-of-memory."""
+        parts = []
+        start = 0
+        while start < len(latents):
+            batch = latents[start : start + self.batch_size]
+            try:
+                images = self.model.decode_latents(batch)
+            except RuntimeError as error:
+                if not _is_out_of_memory(error):
+                    raise
+                self._recover_from_out_of_memory(len(batch), error)
+                continue
+            parts.append((images * 255.0 + 0.5).astype(np.uint8))
+            start += len(batch)
+        return np.concatenate(parts)
+
+    def _recover_from_out_of_memory(self, batch: int, error: RuntimeError) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        if batch > 1:
+            self.batch_size = batch // 2
+            log.warning(
+                "out of memory decoding %d latents on %s; retrying in batches of %d",
+                batch, self.device, self.batch_size,
+            )
+        elif self.device.type != "cpu":
+            log.warning("out of memory decoding one latent on %s; falling back to the CPU", self.device)
+            self.device = torch.device("cpu")
+            self.model.to(self.device)
+        else:
+            raise error
