@@ -58,12 +58,16 @@ def check_contract(model: object, *, probe: bool = True) -> None:
     height, width, channels = shape
     with torch.no_grad():
         decoded = model.decode(torch.zeros(2, latent_dim, device=_device_of(model)))  # type: ignore[attr-defined]
+        if not isinstance(decoded, torch.Tensor):
+            raise ContractError(f"decode must return a torch.Tensor, got {type(decoded).__name__}")
         if tuple(decoded.shape) != (2, channels, height, width):
             raise ContractError(
                 f"decode(latents of shape (2, {latent_dim})) returned shape {tuple(decoded.shape)}, "
                 f"want (2, {channels}, {height}, {width})"
             )
         encoded = model.encode(decoded.clamp(0, 1))  # type: ignore[attr-defined]
+        if not isinstance(encoded, torch.Tensor):
+            raise ContractError(f"encode must return a torch.Tensor, got {type(encoded).__name__}")
         if tuple(encoded.shape) != (2, latent_dim):
             raise ContractError(
                 f"encode(images of shape (2, {channels}, {height}, {width})) returned shape "
