@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import platform
-import tempfile
 import time
 import traceback
 from importlib import metadata
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
+
+from explorer.atomic import atomic_file
 
 log = logging.getLogger(__name__)
 
@@ -155,15 +156,7 @@ def targets_missed(report: dict[str, Any]) -> list[str]:
 def write_report(report: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write the report as JSON atomically (temporary file in the same folder, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_path = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            os.fchmod(stream.fileno(), 0o644)  # mkstemp makes 0600; a report is for sharing
-            json.dump(report, stream, indent=2)
-            stream.write("\n")
-        os.replace(temp_path, path)
-    except BaseException:
-        Path(temp_path).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "w") as stream:
+        json.dump(report, stream, indent=2)
+        stream.write("\n")
     return path

@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -27,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import faiss
 import numpy as np
 from tqdm import tqdm
+
+from explorer.atomic import write_all_or_nothing
 
 if TYPE_CHECKING:
     import torch
@@ -123,29 +124,6 @@ def index_params(index: faiss.Index) -> dict[str, Any]:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _write_all_or_nothing(directory: Path, files: list[tuple[str, bytes]]) -> None:
-    """Stage every file under a temporary name in `directory`, then rename each into place.
-
-    A failure while staging removes the staged files and leaves the previous ones untouched.
-    """
-    staged: list[tuple[str, str]] = []
-    try:
-        for name, data in files:
-            handle, temp_path = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-            staged.append((temp_path, name))
-            with os.fdopen(handle, "wb") as stream:
-                os.fchmod(stream.fileno(), 0o644)  # mkstemp makes 0600; shipped indexes are shared
-                stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
-    except BaseException:
-        for temp_path, _ in staged:
-            Path(temp_path).unlink(missing_ok=True)
-        raise
-    for temp_path, name in staged:
-        os.replace(temp_path, directory / name)
 
 
 class PackIndex:
@@ -315,7 +293,7 @@ class PackIndex:
         metadata["index"] = index_params(self.index)
         metadata["files"] = {INDEX_FILE: _sha256(index_bytes), arrays_file: _sha256(arrays_bytes)}
         metadata_bytes = json.dumps(metadata, indent=2).encode()
-        _write_all_or_nothing(
+        write_all_or_nothing(
             directory,
             [(INDEX_FILE, index_bytes), (arrays_file, arrays_bytes), (METADATA_FILE, metadata_bytes)],
         )

@@ -7,8 +7,6 @@ A pool is tied to the weights it was measured on by `weights_hash`.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -17,6 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from explorer.atomic import atomic_file
 from explorer.latent.sampling import (
     PRIORS,
     effective_sample_size,
@@ -54,25 +53,15 @@ class SamplerPool:
 
     def save(self, path: str | Path) -> None:
         """Write the pool as .npz atomically: a temporary file in the same folder, then os.replace."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                np.savez(
-                    file,
-                    latents=self.latents,
-                    log_volume=self.log_volume,
-                    prior=np.array(self.prior),
-                    seed=np.array(self.seed),
-                    weights_hash=np.array(self.weights_hash),
-                )
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        with atomic_file(path) as file:
+            np.savez(
+                file,
+                latents=self.latents,
+                log_volume=self.log_volume,
+                prior=np.array(self.prior),
+                seed=np.array(self.seed),
+                weights_hash=np.array(self.weights_hash),
+            )
 
     @classmethod
     def load(cls, path: str | Path, weights_hash: str | None = None) -> "SamplerPool":

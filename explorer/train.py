@@ -21,8 +21,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -36,6 +34,7 @@ from PIL import Image
 from torch import nn
 from tqdm.auto import tqdm
 
+from explorer.atomic import atomic_file
 from explorer.data.base import ImageDataset
 from explorer.models.gan import GAN, Discriminator, recalibrate_batchnorm
 from explorer.models.vae import ConvVAE, kl_per_dimension
@@ -316,18 +315,8 @@ def _set_rng_state(state: dict, device: torch.device) -> None:
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write a file through `write(file)` into a temp file beside it, then os.replace it into place."""
-    path = Path(path)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temp_name, 0o644)  # mkstemp makes files private; packs are meant to be read by a server
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as file:
+        write(file)
 
 
 def _finish(run: _Run, recipe: Recipe, train_set: ImageDataset, validation_set: ImageDataset, *, pack_dir: Path,

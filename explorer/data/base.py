@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from explorer.atomic import atomic_file
 
 SPLITS = ("train", "validation")
 
@@ -148,18 +149,8 @@ class LabelledImages:
             "meta": np.array(json.dumps(meta)),
         }
         arrays.update({f"label:{name}": values for name, values in self.labels.items()})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.savez_compressed(stream, **arrays)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(temp_name, 0o644)  # mkstemp makes it private; a cache is meant to be shared
-            os.replace(temp_name, path)
-        except BaseException:
-            os.unlink(temp_name)
-            raise
+        with atomic_file(path) as stream:
+            np.savez_compressed(stream, **arrays)
 
     @classmethod
     def load(cls, path: Path) -> LabelledImages:
