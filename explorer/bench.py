@@ -28,6 +28,7 @@ SECTIONS: dict[str, str] = {
     "index": "explorer.benchmarks.index",
     "render": "explorer.benchmarks.render",
     "sampling": "explorer.benchmarks.sampling",
+    "samplers": "explorer.benchmarks.samplers",
     "serve": "explorer.benchmarks.serve",
     "browser": "explorer.benchmarks.browser",
 }

@@ -5,6 +5,9 @@ union of balls around its points with radius the distance to the k-th nearest ne
 same set. Precision is the fraction of generated points inside the real manifold (quality);
 recall is the fraction of real points inside the generated manifold (coverage). Features come
 from `explorer.models.features`.
+
+Class balance: `class_histogram` and its Shannon entropy in bits (`entropy_bits`), or divided
+by its maximum log2(classes) (`normalised_entropy`: 1 is perfectly flat).
 """
 
 from __future__ import annotations
@@ -75,3 +78,43 @@ def _check_features(features: np.ndarray, name: str) -> np.ndarray:
     if not np.isfinite(features).all():
         raise ValueError(f"{name} contains NaN or inf")
     return features
+
+
+def class_histogram(labels: np.ndarray, n_classes: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """How many labels (int64), or how much weight (float64), falls in each class 0..n_classes-1."""
+    labels = np.asarray(labels)
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
+        raise ValueError(f"n_classes must be a positive int, got {n_classes!r}")
+    if labels.ndim != 1 or not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
+        raise ValueError(f"labels must be a 1-D array of integer classes, got {labels.dtype} {labels.shape}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must lie in [0, {n_classes}), got values from {labels.min()} to {labels.max()}")
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != labels.shape or not np.isfinite(weights).all() or (weights < 0).any():
+            raise ValueError(f"weights must be {labels.shape} finite non-negative numbers, got shape {weights.shape}")
+    return np.bincount(labels.astype(np.int64), weights=weights, minlength=n_classes)
+
+
+def entropy_bits(histogram: np.ndarray) -> float:
+    """Shannon entropy in bits of a histogram of counts or shares; empty classes add nothing."""
+    shares = _shares(histogram)
+    shares = shares[shares > 0]
+    return float(-np.sum(shares * np.log2(shares)) + 0.0)
+
+
+def normalised_entropy(histogram: np.ndarray) -> float:
+    """Entropy over its maximum log2(classes): 1 for a flat histogram, 0 when one class has everything."""
+    classes = len(_shares(histogram))
+    if classes < 2:
+        raise ValueError(f"normalised entropy needs at least 2 classes, got {classes}")
+    return entropy_bits(histogram) / float(np.log2(classes))
+
+
+def _shares(histogram: np.ndarray) -> np.ndarray:
+    histogram = np.asarray(histogram, dtype=np.float64)
+    if histogram.ndim != 1 or len(histogram) == 0:
+        raise ValueError(f"histogram must have shape (classes,) with at least one class, got {histogram.shape}")
+    if not np.isfinite(histogram).all() or (histogram < 0).any() or histogram.sum() <= 0:
+        raise ValueError("histogram must be finite, non-negative and not all zero")
+    return histogram / histogram.sum()
