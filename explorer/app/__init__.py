@@ -1,0 +1,1 @@
+"""The Panel app: per-session state (state.py), one view module per tab, and the page (main.py)."""

@@ -1,0 +1,332 @@
+"""What every session of one pack shares, built once per process: the pack, its renderer,
+label masks and the attribute vectors (plain, balanced, synthetic) computed from its index.
+
+Sessions hold a reference to a `PackResources` and never mutate it; everything here is either
+read-only after construction or computed under a lock and cached.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from explorer.export import (
+    blur, decode_grid, default_confounders, grid_image, jpeg_bytes, judge_attribute, label_masks, png_bytes,
+    typical_norm,
+)
+
+METHODS = ("plain", "balanced", "synthetic")
+SYNTHETIC_ATTRIBUTES = ("blur",)
+GAP = 2  # pixels between grid tiles, here and in the click mapping of TileGrid
+
+
+class PackUnavailable(RuntimeError):
+    """A pack cannot be opened; the message names it and lists the installed ones."""
+
+
+@dataclass
+class _Config:
+    default_pack: str | None = None
+    device: str = "auto"
+
+
+_config = _Config()
+_cache: dict[tuple[str, str, str], "PackResources"] = {}
+_cache_lock = threading.Lock()
+
+
+def configure(default_pack: str | None = None, device: str = "auto") -> None:
+    """Process-wide settings the server starts with (the pack a new session opens, decoder device)."""
+    _config.default_pack = default_pack
+    _config.device = device
+
+
+def default_pack() -> str:
+    """The pack a session opens when its link names none: --pack, else emoji, else the first installed."""
+    from explorer.packs import DEFAULT_PACK
+
+    return _config.default_pack or (installed_packs() or [DEFAULT_PACK])[0]  # list_packs puts emoji first
+
+
+def installed_packs() -> list[str]:
+    """Names of the packs found on disk (empty when none), the default first."""
+    from explorer.packs import list_packs
+
+    return list_packs()
+
+
+def resources_for(pack_name: str | None = None) -> "PackResources":
+    """The shared resources of a pack, opened on first use and kept for the process's life."""
+    from explorer.packs import assets_root, indexes_root
+
+    name = pack_name or default_pack()
+    key = (name, str(assets_root()), str(indexes_root()))
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = PackResources.open(name, device=_config.device)
+        return _cache[key]
+
+
+class PackResources:
+    """One pack's model, renderer, index-derived labels and cached attribute vectors."""
+
+    def __init__(self, pack, renderer):
+        self.pack = pack
+        self.renderer = renderer
+        self._lock = threading.Lock()
+        self._computed: dict[tuple, object] = {}
+        self._key_locks: dict[tuple, threading.Lock] = {}
+
+    @classmethod
+    def open(cls, name: str, device: str = "auto") -> "PackResources":
+        """Open pack `name` and its renderer; PackUnavailable says what is installed instead."""
+        from explorer.packs import PackError, open_pack
+        from explorer.render import Renderer
+
+        try:
+            pack = open_pack(name)
+            index = pack.index  # the app cannot work without it: fail here, with the reason
+        except (PackError, OSError, ValueError) as error:
+            raise PackUnavailable(
+                f"{error}. (Packs are read from $LATENT_EXPLORER_ASSETS and $LATENT_EXPLORER_INDEXES, "
+                "default ./assets and ./indexes.)"
+            ) from error
+        if len(index) < 8:
+            raise PackUnavailable(f"pack {name!r} has only {len(index)} indexed images; the explorer needs at least 8")
+        return cls(pack, Renderer(pack.model, device=device))
+
+    # ----------------------------------------------------------------- basic facts
+    @property
+    def name(self) -> str:
+        return self.pack.name
+
+    @property
+    def model(self):
+        return self.pack.model
+
+    @property
+    def index(self):
+        return self.pack.index
+
+    @cached_property
+    def pool(self):
+        """The pack's sampler pool, or None when it has none (MaGNET / polarity then say so)."""
+        try:
+            return self.pack.pool
+        except (OSError, ValueError):
+            return None
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.pack.model.latent_dim)
+
+    @property
+    def prior(self) -> str:
+        return self.pack.model.prior
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.pack.model.image_shape)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.asarray(self.index.ids)
+
+    def has_id(self, image_id: int) -> bool:
+        """Whether `image_id` is a held-out image of this pack's index."""
+        try:
+            self.index.rows_of(int(image_id))
+        except ValueError:
+            return False
+        return True
+
+    def latent_of(self, image_id: int) -> np.ndarray:
+        """The stored latent of held-out image `image_id` (ValueError for an unknown id)."""
+        return np.asarray(self.index.latents[self.index.rows_of(int(image_id))[0]], dtype=np.float32)
+
+    def thumbnail_of(self, image_id: int) -> np.ndarray:
+        """The held-out image `image_id` as uint8 (H, W, C)."""
+        return np.asarray(self.index.thumbnails[self.index.rows_of(int(image_id))[0]])
+
+    def expected_norm(self) -> float:
+        """Typical latent norm under the prior (the shell where samples live)."""
+        return typical_norm(self.prior, self.latent_dim)
+
+    # ----------------------------------------------------------------- pictures
+    def jpeg(self, latent: np.ndarray, size: int, channel: object = None) -> bytes | None:
+        """One latent as a JPEG at display size; with a channel, None when a newer request won."""
+        from explorer.render import Superseded
+
+        if channel is None:
+            return self.renderer.decode_jpeg(latent, size)
+        try:
+            return self.renderer.latest(channel, self.renderer.decode_jpeg, latent, size)
+        except Superseded:
+            return None
+
+    def png(self, latent: np.ndarray, size: int) -> bytes:
+        """One latent as a PNG (for download)."""
+        return self.renderer.decode_png(latent, size)
+
+    def grid_jpeg(self, latents: np.ndarray, tile: int) -> bytes:
+        """(rows, cols, d) latents as one JPEG of tile-px tiles, GAP px apart."""
+        return self.renderer.grid_jpeg(latents, tile, gap=GAP)
+
+    def grid_png(self, latents: np.ndarray, tile: int) -> bytes:
+        """(rows, cols, d) latents as one PNG (for download)."""
+        return png_bytes(grid_image(decode_grid(self.decode, latents), tile, GAP))
+
+    def decode(self, latents: np.ndarray) -> np.ndarray:
+        """(N, d) latents -> uint8 (N, H, W, C) at the model's size (cached, batched)."""
+        return self.renderer.decode_images(np.asarray(latents, dtype=np.float32))
+
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """uint8 (N, H, W, C) of the pack's shape -> latents (N, d)."""
+        return self.model.encode_images(images)
+
+    def thumbnail_grid_jpeg(self, ids: np.ndarray, rows: int, cols: int, tile: int) -> bytes:
+        """Held-out images `ids` as one JPEG grid, row-major, blank where ids run out."""
+        h, w, c = self.image_shape
+        grid = np.full((rows * cols, h, w, c), 255, np.uint8)
+        for position, image_id in enumerate(np.asarray(ids)[: rows * cols]):
+            grid[position] = self.thumbnail_of(int(image_id))
+        return jpeg_bytes(grid_image(grid.reshape(rows, cols, h, w, c), tile, GAP))
+
+    # ----------------------------------------------------------------- labels
+    @cached_property
+    def masks(self) -> dict[str, np.ndarray]:
+        """Every label of the index as a boolean mask (categorical: one mask per value)."""
+        return label_masks(self.index.labels or {}, getattr(self.index, "categories", {}) or {})
+
+    @property
+    def attribute_names(self) -> list[str]:
+        """Attributes a vector can be built for: label masks, then synthetic transforms."""
+        return sorted(self.masks) + list(SYNTHETIC_ATTRIBUTES)
+
+    def common_attributes(self, count: int) -> list[str]:
+        """`count` attributes to offer first: the most evenly split, one per label family where possible."""
+        by_balance = sorted(self.masks, key=lambda name: -min(self.masks[name].sum(), (~self.masks[name]).sum()))
+        chosen: list[str] = []
+        for name in by_balance:  # first pass: one per family (gender=woman, headwear, ...)
+            if name.split("=")[0] not in {c.split("=")[0] for c in chosen}:
+                chosen.append(name)
+        chosen += [name for name in by_balance if name not in chosen]
+        return (chosen + list(SYNTHETIC_ATTRIBUTES))[:count]
+
+    def label_names(self) -> list[str]:
+        """The raw label names of the index (categorical and binary)."""
+        return sorted((self.index.labels or {}).keys())
+
+    def label_entropy(self, name: str) -> float:
+        """Entropy (nats) of a label's values over the index: how much a histogram of it can show."""
+        codes, _ = self.label_values(name)
+        counts = np.bincount(codes)
+        p = counts[counts > 0] / counts.sum()
+        return float(-(p * np.log(p)).sum())
+
+    def label_values(self, name: str) -> tuple[np.ndarray, list[str]]:
+        """Codes (N,) and value names of label `name`; binary labels become ["no", "yes"]."""
+        values = np.asarray(self.index.labels[name])
+        categories = (getattr(self.index, "categories", {}) or {}).get(name)
+        if categories:
+            return values.astype(np.int64), list(categories)
+        return values.astype(bool).astype(np.int64), ["no", "yes"]
+
+    def default_confounders(self, attribute: str) -> list[str]:
+        """The labels a balanced vector for `attribute` is balanced over unless the user says."""
+        return default_confounders(self.masks, attribute)
+
+    # ----------------------------------------------------------------- vectors
+    def _cached(self, key: tuple, compute):
+        """compute() once per process for `key`; a second caller waits for the first one's result,
+        while callers of other keys go on."""
+        with self._lock:
+            if key in self._computed:
+                return self._computed[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._computed:
+                    return self._computed[key]
+            value = compute()
+            with self._lock:
+                self._computed[key] = value
+            return value
+
+    def attribute_vector(self, attribute: str, method: str = "plain") -> np.ndarray:
+        """The attribute's direction from the whole index, computed once per process.
+
+        Balanced vectors balance over `default_confounders`; 'blur' is always synthetic.
+        """
+        from explorer.latent import attributes as la
+
+        latents = np.asarray(self.index.latents, dtype=np.float32)
+        if attribute in SYNTHETIC_ATTRIBUTES:
+            return self._cached(("vector", attribute), lambda: np.asarray(
+                la.synthetic_attribute_vector(latents, self.blurred_latents), dtype=np.float32))
+        if method == "synthetic":
+            raise ValueError(f"a synthetic vector exists only for {', '.join(SYNTHETIC_ATTRIBUTES)}, not {attribute!r}")
+        confounders = tuple(self.default_confounders(attribute)) if method == "balanced" else ()
+
+        def compute() -> np.ndarray:
+            mask = self.masks[attribute]
+            if not confounders:
+                return np.asarray(la.attribute_vector(latents, mask), dtype=np.float32)
+            labels = {attribute: mask, **{c: self.masks[c] for c in confounders}}
+            return np.asarray(la.balanced_attribute_vector(latents, labels, attribute, confounders).vector, np.float32)
+
+        return self._cached(("vector", attribute, confounders), compute)
+
+    @property
+    def blurred_latents(self) -> np.ndarray:
+        """Encodings of the blurred held-out images (the synthetic 'blur' attribute), once per process."""
+        return self._cached(("blurred",), lambda: self.model.encode_images(blur(np.asarray(self.index.thumbnails))))
+
+    def evaluate_attribute(self, attribute: str, method: str, confounders: tuple[str, ...] = ()) -> dict:
+        """`judge_attribute` on the index (built on one half, scored on the other), cached."""
+        def compute() -> dict:
+            latents = np.asarray(self.index.latents, dtype=np.float32)
+            if attribute in SYNTHETIC_ATTRIBUTES:
+                return judge_attribute(latents, {}, attribute, augmented=self.blurred_latents)
+            if method == "synthetic":
+                raise ValueError(
+                    f"a synthetic vector exists only for {', '.join(SYNTHETIC_ATTRIBUTES)}, not {attribute!r}")
+            balance = tuple(confounders) if method == "balanced" else ()
+            return judge_attribute(latents, self.masks, attribute, balance=balance)
+
+        return self._cached(("evaluation", attribute, method, tuple(confounders)), compute)
+
+    def attribute_summary(self) -> list[dict]:
+        """Every attribute's AtDot AUC and test accuracy, plain and balanced, once per process."""
+        return self._cached(("summary",), lambda: [self._summary_row(name) for name in self.attribute_names])
+
+    def _summary_row(self, name: str) -> dict:
+        row: dict = {"attribute": name}
+        if name in self.masks:
+            row["positives"] = int(self.masks[name].sum())
+        kinds = [("plain", "synthetic" if name in SYNTHETIC_ATTRIBUTES else "plain", ())]
+        confounders = tuple(self.default_confounders(name))
+        if confounders:
+            kinds.append(("balanced", "balanced", confounders))
+            row["balanced over"] = ", ".join(confounders)
+        for column, method, balance in kinds:
+            try:
+                result = self.evaluate_attribute(name, method, balance)
+            except ValueError:
+                continue
+            row[f"{column} AUC"] = round(result["auc"], 3)
+            row[f"{column} accuracy"] = round(result["accuracy"], 3)
+        return row
+
+    def predicted_distribution(self, latents: np.ndarray, codes: np.ndarray, classes: int, k: int = 5) -> np.ndarray:
+        """The fraction of `latents` given each class by a k-nearest-held-out-neighbours vote."""
+        k = min(k, len(self.ids))
+        _, ids = self.index.search(np.asarray(latents, dtype=np.float32), k=k)
+        votes = codes[self.index.rows_of(ids.reshape(-1))].reshape(ids.shape)
+        counts = np.zeros((len(votes), classes))
+        np.add.at(counts, (np.repeat(np.arange(len(votes)), k), votes.reshape(-1)), 1.0)
+        winners = counts.argmax(axis=1)
+        return np.bincount(winners, minlength=classes) / max(1, len(winners))

@@ -1,0 +1,216 @@
+"""Benchmark: slider-to-paint latency in a real browser, end to end.
+
+Serves the app (`latent-explorer serve`, a subprocess) on the default pack, or, when it cannot
+be opened, on a stand-in pack written to a temporary folder (an untrained emoji-sized ConvVAE:
+the cost of a decode does not depend on the weights' values). Headless Chromium opens the
+Explore view and steps an attribute slider with the keyboard; the page itself records when each
+key went down and when the next new picture was painted (a MutationObserver on the image, then
+one animation frame), so the figure covers browser -> websocket -> decode -> JPEG -> websocket
+-> paint. A mouse drag then measures how many pictures per second follow a continuous drag.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from explorer.bench import target
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+QUICK = {"steps": 12, "drag_seconds": 1.5}
+FULL = {"steps": 60, "drag_seconds": 4.0}
+TARGET_STEP_MEDIAN_MS = 100.0
+TARGET_DRAG_UPDATES_PER_S = 10.0
+
+# Installed in the page: key-down times, and paint times of each new src of the Explore image
+# (found through the shadow roots Bokeh renders into).
+PROBE = """
+() => {
+  const find = (root, selector) => {
+    const hit = root.querySelector(selector);
+    if (hit) { return hit; }
+    for (const el of root.querySelectorAll("*")) {
+      if (el.shadowRoot) { const inner = find(el.shadowRoot, selector); if (inner) { return inner; } }
+    }
+    return null;
+  };
+  const host = find(document, ".explore-image");
+  const root = host.shadowRoot || host;
+  window.__keys = []; window.__paints = [];
+  let last = (root.querySelector("img") || {}).src;
+  document.addEventListener("keydown", () => window.__keys.push(performance.now()), true);
+  new MutationObserver(() => {
+    const img = root.querySelector("img");
+    if (img && img.src !== last) {
+      last = img.src;
+      requestAnimationFrame(() => window.__paints.push(performance.now()));
+    }
+  }).observe(root, { subtree: true, childList: true, attributes: true, attributeFilter: ["src"] });
+}
+"""
+
+
+def run(quick: bool) -> dict[str, Any]:
+    """Slider-to-paint latency (keyboard steps) and drag update rate, with the pack used."""
+    if not Path(CHROMIUM).exists():
+        return {"skipped": f"no Chromium at {CHROMIUM}; set $CHROMIUM"}
+    config = QUICK if quick else FULL
+    with tempfile.TemporaryDirectory(prefix="latent-explorer-bench-") as folder:
+        pack, env, source = _pack(Path(folder))
+        port = _free_port()
+        command = [sys.executable, "-m", "explorer", "serve", "--no-show", "--port", str(port),
+                   "--address", "127.0.0.1", "--pack", pack]
+        server = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        try:
+            started = time.perf_counter()
+            _wait_until_serving(server, f"http://127.0.0.1:{port}/")
+            startup_s = time.perf_counter() - started
+            figures = _measure(f"http://127.0.0.1:{port}/", **config)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    steps = np.asarray(figures.pop("step_ms"))
+    return {
+        "pack": source,
+        "server_start_s": round(startup_s, 2),
+        "first_paint_s": figures["first_paint_s"],
+        "steps": len(steps),
+        "step_to_paint_median_ms": target(float(np.median(steps)), TARGET_STEP_MEDIAN_MS),
+        "step_to_paint_p95_ms": round(float(np.percentile(steps, 95)), 1),
+        "drag_updates_per_s": target(figures["drag_updates_per_s"], TARGET_DRAG_UPDATES_PER_S, "updates/s",
+                                     at_least=True),
+    }
+
+
+def _measure(url: str, steps: int, drag_seconds: float) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            started = time.perf_counter()
+            page.goto(url)
+            page.locator(".explore-image img").first.wait_for(timeout=120_000)
+            first_paint_s = time.perf_counter() - started
+            page.evaluate(PROBE)
+            handle = page.locator(".attribute-slider .noUi-handle").first
+            handle.focus()
+            step_ms = []
+            for step in range(steps):
+                painted = page.evaluate("() => window.__paints.length")
+                # Alternate direction so the value never sticks at an end of the slider.
+                handle.press("ArrowRight" if (step // 10) % 2 == 0 else "ArrowLeft")
+                page.wait_for_function(f"() => window.__paints.length > {painted}", timeout=30_000)
+                key, paint = page.evaluate("() => [window.__keys[window.__keys.length - 1], "
+                                           "window.__paints[window.__paints.length - 1]]")
+                step_ms.append(paint - key)
+            drag_updates_per_s = _drag(page, handle, drag_seconds)
+        finally:
+            browser.close()
+    return {"first_paint_s": round(first_paint_s, 2), "step_ms": step_ms,
+            "drag_updates_per_s": drag_updates_per_s}
+
+
+def _drag(page, handle, seconds: float) -> float:
+    """Drag the handle back and forth for `seconds`; new pictures painted per second."""
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    before = page.evaluate("() => window.__paints.length")
+    page.mouse.move(x, y)
+    page.mouse.down()
+    started = time.perf_counter()
+    offset, direction = 0, 1
+    while time.perf_counter() - started < seconds:
+        offset += direction * 6
+        if abs(offset) >= 120:
+            direction = -direction
+        page.mouse.move(x + offset, y)
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    page.mouse.up()
+    return round((page.evaluate("() => window.__paints.length") - before) / elapsed, 1)
+
+
+def _pack(folder: Path) -> tuple[str, dict[str, str], str]:
+    """(pack name, environment, description): the default pack, else a stand-in written to `folder`."""
+    from explorer.packs import DEFAULT_PACK, PackError, open_pack
+
+    try:
+        pack = open_pack(DEFAULT_PACK)
+        pack.index  # noqa: B018  (the app needs it; fail here if it is missing)
+        return DEFAULT_PACK, {}, f"pack {DEFAULT_PACK!r}"
+    except (PackError, OSError, ValueError) as error:
+        why = f"{type(error).__name__}: {error}"
+    return "stand-in", _write_stand_in(folder), f"stand-in: untrained ConvVAE 64x64x3, latent 32 ({why})"
+
+
+def _write_stand_in(root: Path, count: int = 256) -> dict[str, str]:
+    """An untrained emoji-sized ConvVAE pack with an index of its own decodes and random labels."""
+    import hashlib
+    import io
+    import json
+
+    import torch
+
+    from explorer.index import PackIndex
+    from explorer.models.base import ExplorableModel
+    from explorer.models.vae import ConvVAE
+
+    torch.manual_seed(0)
+    config = dict(image_size=64, channels=3, latent_dim=32)
+    model = ConvVAE(**config).eval()
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    weights = buffer.getvalue()
+    assets = root / "assets" / "stand-in"
+    assets.mkdir(parents=True)
+    (assets / "model.pt").write_bytes(weights)
+    card = {"dataset": {"name": "stand-in"},
+            "model": {"architecture": "ConvVAE", "config": config, "weights_sha256": hashlib.sha256(weights).hexdigest()}}
+    (assets / "card.json").write_text(json.dumps(card))
+    explorable = ExplorableModel(model)
+    # The index holds prior draws and their decodes (an untrained encoder maps every image to
+    # about the same latent, which would make every attribute vector vanish).
+    latents = np.random.default_rng(0).standard_normal((count, 32)).astype(np.float32)
+    images = (explorable.decode_latents(latents) * 255).astype(np.uint8)
+    # Labels tied to the latents, so attribute vectors are long enough to move the picture.
+    labels = {"a": latents[:, 0] > 0, "b": latents[:, 1] > 0.5}
+    PackIndex.create(latents, images, pack="stand-in", weights_hash=hashlib.sha256(weights).hexdigest()[:16],
+                     labels=labels).save(root / "indexes" / "stand-in")
+    return {"LATENT_EXPLORER_ASSETS": str(root / "assets"), "LATENT_EXPLORER_INDEXES": str(root / "indexes")}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_serving(process: subprocess.Popen, url: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}: {process.stdout.read()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the server did not answer at {url} within {timeout} s")

@@ -1,0 +1,144 @@
+"""Browser tests: serve the app on the tiny pack in a subprocess and drive headless Chromium.
+
+`playwright install` cannot run on these machines, so the system Chromium is used
+($CHROMIUM, else /usr/bin/chromium); the tests skip when there is none. Every page collects
+its console errors and failed requests, and a test fails if any appeared.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+START_TIMEOUT = 90
+
+
+def _tiny_pack_module():
+    """tests/app/conftest.py, where the tiny pack builder lives (tests/ has no packages)."""
+    path = Path(__file__).resolve().parent.parent / "app" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("tiny_pack_builder", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_serving(process: subprocess.Popen, url: str, timeout: float = START_TIMEOUT) -> None:
+    """Poll `url` until it answers 200, or fail with the server's output."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{output}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the server did not answer at {url} within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def pack_env(tmp_path_factory) -> dict[str, str]:
+    module = _tiny_pack_module()
+    env = module.build_tiny_pack(tmp_path_factory.mktemp("ui-packs"))
+    return {**env, "PACK": module.PACK}
+
+
+@pytest.fixture(scope="session")
+def server(pack_env) -> str:
+    """The base URL of `latent-explorer serve` on the tiny pack, running for the whole session."""
+    port = free_port()
+    env = {**os.environ, **{k: v for k, v in pack_env.items() if k != "PACK"}, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "explorer", "serve", "--no-show", "--port", str(port),
+               "--address", "127.0.0.1", "--pack", pack_env["PACK"]]
+    # e.g. LATENT_EXPLORER_UI_SERVE_ARGS="--num-threads 4" runs the same tests on a threaded server
+    command += os.environ.get("LATENT_EXPLORER_UI_SERVE_ARGS", "").split()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_serving(process, url)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}; set $CHROMIUM")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Page:
+    """A Playwright page plus the console errors and failed requests it collected."""
+
+    def __init__(self, page, base_url: str):
+        self.page = page
+        self.base_url = base_url
+        self.errors: list[str] = []
+        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+        page.on("requestfailed", lambda request: self.errors.append(f"request failed: {request.url}"))
+
+    def open(self, query: str = "") -> None:
+        """Load the app (with an optional '?...' query) and wait for the first picture."""
+        self.page.goto(self.base_url + query)
+        self.page.locator(".bk-panel-models-layout-Column").first.wait_for(timeout=60_000)
+
+    def tab(self, title: str):
+        """Click the tab with this exact title; returns its locator."""
+        tab = self.page.locator(".bk-tab").filter(has_text=re.compile(f"^{re.escape(title)}$"))
+        tab.click()
+        return tab
+
+    def src(self, selector: str) -> str:
+        """The src of the first img under `selector` (shadow roots included)."""
+        locator = self.page.locator(f"{selector} img").first
+        locator.wait_for(timeout=30_000)
+        return locator.get_attribute("src") or ""
+
+    def wait_src_change(self, selector: str, before: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = self.src(selector)
+            if now and now != before:
+                return now
+            time.sleep(0.1)
+        raise AssertionError(f"the picture under {selector!r} did not change within {timeout} s")
+
+
+@pytest.fixture
+def app(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = Page(context.new_page(), server)
+    yield page
+    context.close()
+    assert page.errors == [], f"console errors: {page.errors}"
