@@ -12,6 +12,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve", "open the explorer in the browser"),
     "packs": ("packs", "list the installed model packs with their key figures"),
     "train": ("train", "train a built-in model and write its pack's weights and card"),
+    "import": ("import_pack", "make a pack from your own model and a folder of images"),
     "index": ("index", "encode a pack's held-out images into its FAISS index"),
     "pool": ("pool", "precompute a pack's sampler pool (latents and decoder log-volumes)"),
     "bench": ("bench", "run the benchmarks and print or save a JSON report"),

@@ -61,7 +61,13 @@ class Pack:
         self.assets_dir = Path(assets_dir)
         self.index_dir = Path(index_dir)
         self.card = _read_card(self.assets_dir / CARD_FILE)
-        weights = self.assets_dir / WEIGHTS_FILE
+        self.weights_hash = self._imported_weights_hash() if self.is_imported else self._shipped_weights_hash()
+        # One lock per cached item: loading the index does not hold up the model.
+        self._locks = {key: threading.Lock() for key in ("model", "index", "pool")}
+        self._cache: dict[str, Any] = {}
+
+    def _shipped_weights_hash(self) -> str:
+        name, weights = self.name, self.assets_dir / WEIGHTS_FILE
         try:
             digest = hashlib.sha256(weights.read_bytes()).hexdigest()
         except OSError as error:
@@ -71,10 +77,19 @@ class Pack:
         if expected and expected != digest:
             raise PackError(f"pack {name!r}: {weights} does not match its card (sha256 {digest[:16]}, card says "
                             f"{expected[:16]}); restore both files from the same training run")
-        self.weights_hash = digest[:16]
-        # One lock per cached item: loading the index does not hold up the model.
-        self._locks = {key: threading.Lock() for key in ("model", "index", "pool")}
-        self._cache: dict[str, Any] = {}
+        return digest[:16]
+
+    def _imported_weights_hash(self) -> str:
+        expected = self.card["model"].get("weights_sha256")
+        if not isinstance(expected, str) or not self.card["model"].get("spec"):
+            raise PackError(f"pack {self.name!r}: an imported pack's card needs model.spec and model.weights_sha256; "
+                            f"re-run `latent-explorer import {self.name} --force ...`")
+        return expected[:16]
+
+    @property
+    def is_imported(self) -> bool:
+        """Whether the pack wraps a user's model (by spec) rather than shipped weights."""
+        return self.card["model"].get("type") == "external"
 
     def __repr__(self) -> str:
         return f"Pack({self.name!r}, {str(self.assets_dir)!r})"
@@ -118,9 +133,16 @@ class Pack:
 
     def _load_model(self) -> ExplorableModel:
         from explorer.models.base import ExplorableModel
-        from explorer.models.load import load_builtin
+        from explorer.models.load import fingerprint, load_builtin, load_model
 
-        return ExplorableModel(load_builtin(self.card, self.assets_dir / WEIGHTS_FILE), device="cpu")
+        if not self.is_imported:
+            return ExplorableModel(load_builtin(self.card, self.assets_dir / WEIGHTS_FILE), device="cpu")
+        spec = self.card["model"]["spec"]
+        model = load_model(spec)
+        if fingerprint(model)[:16] != self.weights_hash:
+            raise PackError(f"pack {self.name!r}: the model from {spec!r} has other weights than when it was "
+                            f"imported; re-run `latent-explorer import {self.name} --force ...` to re-index it")
+        return ExplorableModel(model, device="cpu")
 
     def _load_index(self) -> PackIndex:
         from explorer.index import PackIndex

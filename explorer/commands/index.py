@@ -19,15 +19,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the pack's index from its dataset split and save it under the pack's index folder."""
-    from explorer.data import load_dataset
     from explorer.data.base import DatasetUnavailable
+    from explorer.importer import pack_dataset
     from explorer.index import build_pack_index
     from explorer.packs import open_pack
     from explorer.render import resolve_device
 
     pack = open_pack(args.pack)
     try:
-        dataset = load_dataset(pack.dataset_name, args.split)
+        dataset = pack_dataset(pack, args.split)
     except DatasetUnavailable as error:
         print(f"cannot index pack {pack.name!r}: {error}", file=sys.stderr)
         return 1

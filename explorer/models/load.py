@@ -16,6 +16,7 @@ code is never loaded.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import pickle
 import warnings
@@ -101,3 +102,14 @@ def load_builtin(card: dict, weights_path: str | Path) -> nn.Module:
         config = model_card.get("config")
         raise ContractError(f"{str(weights_path)!r} does not fit {name}({config}): {error}") from error
     return _checked(model, str(weights_path))
+
+
+def fingerprint(model: Any) -> str:
+    """sha256 hex of a model's parameters and buffers, so a pack can tell when they change."""
+    if not isinstance(model, nn.Module):
+        raise ContractError(f"cannot fingerprint a {type(model).__name__}: bring an nn.Module or TorchScript module")
+    digest = hashlib.sha256()
+    for key, tensor in sorted(model.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
