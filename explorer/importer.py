@@ -19,18 +19,16 @@ import numpy as np
 from explorer.atomic import atomic_file
 from explorer.data.base import ImageDataset
 from explorer.data.folder import load_folder
-from explorer.packs import CARD_FILE, Pack, PackError, assets_root, indexes_root
-
-EXTERNAL = "external"
+from explorer.packs import CARD_FILE, IMPORTED_TYPE, Pack, PackError, assets_root, indexes_root
 
 
 def pack_dataset(pack: Pack, split: str) -> ImageDataset:
     """The images a pack is indexed from: its folder for an imported pack, else its named dataset."""
-    dataset = pack.card["dataset"]
-    if pack.card["model"].get("type") != EXTERNAL:
+    if not pack.is_imported:
         from explorer.data import load_dataset
 
-        return load_dataset(dataset["name"], split)
+        return load_dataset(pack.dataset_name, split)
+    dataset = pack.card["dataset"]
     height, _, channels = pack.card["model"]["image_shape"]
     images = load_folder(dataset["path"], split, dataset.get("attributes"), size=height)
     return images if channels == 3 else _to_grey(images)
@@ -75,7 +73,7 @@ def import_pack(name: str, spec: str, images: str | Path, attributes: str | Path
             "source": str(images),
         },
         "model": {
-            "type": EXTERNAL,
+            "type": IMPORTED_TYPE,
             "spec": spec,
             "latent_dim": int(model.latent_dim),
             "prior": model.prior,

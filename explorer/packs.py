@@ -28,6 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PACK = "emoji"
 CARD_FILE = "card.json"
 WEIGHTS_FILE = "model.pt"
+IMPORTED_TYPE = "external"  # card model.type of a pack made by `latent-explorer import`
 
 
 class PackError(ValueError):
@@ -89,7 +90,7 @@ class Pack:
     @property
     def is_imported(self) -> bool:
         """Whether the pack wraps a user's model (by spec) rather than shipped weights."""
-        return self.card["model"].get("type") == "external"
+        return self.card["model"].get("type") == IMPORTED_TYPE
 
     def __repr__(self) -> str:
         return f"Pack({self.name!r}, {str(self.assets_dir)!r})"

@@ -253,6 +253,7 @@ def tiny_pack(tmp_path: Path) -> SimpleNamespace:
         weights_hash="w1",
         card={"index": {"metric": "cosine"}},
         dataset_name="tinyset",
+        is_imported=False,
         index_dir=tmp_path / "indexes" / "tiny",
     )
 
