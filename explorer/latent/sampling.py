@@ -157,21 +157,23 @@ def _check_latents(latents: np.ndarray) -> np.ndarray:
     return latents
 
 
-def _check_log_volume(log_volume: np.ndarray, n: int | None = None) -> np.ndarray:
-    log_volume = np.asarray(log_volume, dtype=np.float64)
-    if log_volume.ndim != 1 or len(log_volume) == 0 or (n is not None and len(log_volume) != n):
+def _check_log_vector(values: np.ndarray, name: str, n: int | None) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or len(values) == 0 or (n is not None and len(values) != n):
         want = "(N,)" if n is None else f"({n},) to match latents"
-        raise ValueError(f"log_volume must have shape {want}, got {log_volume.shape}")
+        raise ValueError(f"{name} must have shape {want}, got {values.shape}")
+    return values
+
+
+def _check_log_volume(log_volume: np.ndarray, n: int | None = None) -> np.ndarray:
+    log_volume = _check_log_vector(log_volume, "log_volume", n)
     if not np.isfinite(log_volume).all():
         raise ValueError("log_volume must be finite (no NaN or inf); recompute the pool")
     return log_volume
 
 
 def _check_log_weights(log_weights: np.ndarray, n: int | None = None) -> np.ndarray:
-    log_weights = np.asarray(log_weights, dtype=np.float64)
-    if log_weights.ndim != 1 or len(log_weights) == 0 or (n is not None and len(log_weights) != n):
-        want = "(N,)" if n is None else f"({n},) to match latents"
-        raise ValueError(f"log_weights must have shape {want}, got {log_weights.shape}")
+    log_weights = _check_log_vector(log_weights, "log_weights", n)
     if np.isnan(log_weights).any() or np.isposinf(log_weights).any():
         raise ValueError("log_weights must not contain NaN or +inf (-inf, weight zero, is allowed)")
     if np.isneginf(log_weights).all():
