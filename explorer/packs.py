@@ -133,13 +133,20 @@ class Pack:
             return self._cache[key]
 
     def _load_model(self) -> ExplorableModel:
-        from explorer.models.base import ExplorableModel
+        from explorer.models.base import ContractError, ExplorableModel
         from explorer.models.load import fingerprint, load_builtin, load_model
 
         if not self.is_imported:
-            return ExplorableModel(load_builtin(self.card, self.assets_dir / WEIGHTS_FILE), device="cpu")
+            try:
+                return ExplorableModel(load_builtin(self.card, self.assets_dir / WEIGHTS_FILE), device="cpu")
+            except (ContractError, OSError) as error:
+                raise PackError(f"pack {self.name!r}: its model cannot be built ({error}); restore {WEIGHTS_FILE} "
+                                f"and {CARD_FILE} from one training run, or retrain the pack") from error
         spec = self.card["model"]["spec"]
-        model = load_model(spec)
+        try:
+            model = load_model(spec)
+        except (ContractError, OSError, ImportError) as error:
+            raise PackError(f"pack {self.name!r}: its model {spec!r} cannot be loaded ({error})") from error
         if fingerprint(model)[:16] != self.weights_hash:
             raise PackError(f"pack {self.name!r}: the model from {spec!r} has other weights than when it was "
                             f"imported; re-run `latent-explorer import {self.name} --force ...` to re-index it")

@@ -7,6 +7,7 @@ A pool is tied to the weights it was measured on by `weights_hash`.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -65,19 +66,30 @@ class SamplerPool:
 
     @classmethod
     def load(cls, path: str | Path, weights_hash: str | None = None) -> "SamplerPool":
-        """Read a saved pool, refusing one built for weights other than `weights_hash` (when given)."""
-        with np.load(path, allow_pickle=False) as data:
-            pool = cls(
-                latents=data["latents"],
-                log_volume=data["log_volume"],
-                prior=str(data["prior"]),
-                seed=int(data["seed"]),
-                weights_hash=str(data["weights_hash"]),
-            )
+        """Read a saved pool, refusing one built for weights other than `weights_hash` (when given).
+
+        A missing file raises FileNotFoundError; a corrupt or truncated one ValueError that says so.
+        """
+        rebuild = "rebuild it with `latent-explorer pool --pack NAME`"
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                pool = cls(
+                    latents=data["latents"],
+                    log_volume=data["log_volume"],
+                    prior=str(data["prior"]),
+                    seed=int(data["seed"]),
+                    weights_hash=str(data["weights_hash"]),
+                )
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            raise ValueError(
+                f"sampler pool {path} cannot be read ({type(error).__name__}: {error}); {rebuild}"
+            ) from error
         if weights_hash is not None and pool.weights_hash != weights_hash:
             raise ValueError(
                 f"sampler pool {path} was built for weights {pool.weights_hash!r}, but the model's "
-                f"weights are {weights_hash!r}; rebuild it with `latent-explorer pool --pack NAME`"
+                f"weights are {weights_hash!r}; {rebuild}"
             )
         return pool
 

@@ -4,6 +4,8 @@
 wait behind a decode. `Renderer.latest(channel, fn)` runs only the newest of the requests
 pending on a channel (a session's slider, say) and drops the stale ones with `Superseded`.
 On GPU out-of-memory the renderer halves its batch size, then falls back to the CPU.
+With `batch_window_ms` set, single-image decodes from concurrent threads (many sessions' sliders)
+go through a `MicroBatcher` and share one decoder call.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ import numpy as np
 import torch
 from PIL import Image
 
+from explorer.batching import MicroBatcher
 from explorer.models.base import ExplorableModel
 
 log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 90
+CUDA_BATCH_WINDOW_MS = 3.0
 T = TypeVar("T")
 
 
@@ -38,6 +42,11 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} asked for, but CUDA is not available here: use 'auto' or 'cpu'")
     return resolved
+
+
+def default_batch_window_ms(device: torch.device) -> float:
+    """How long a single decode waits for companions: a few ms on CUDA, none on the CPU."""
+    return CUDA_BATCH_WINDOW_MS if device.type == "cuda" else 0.0
 
 
 class Superseded(Exception):
@@ -164,6 +173,7 @@ class Renderer:
         device: str | torch.device = "auto",
         cache_size: int = 4096,
         batch_size: int = 128,
+        batch_window_ms: float | None = None,
     ):
         self.model = model
         self.device = resolve_device(device)
@@ -171,11 +181,14 @@ class Renderer:
         self._model_lock = threading.Lock()
         self._cache = _TileCache(cache_size)
         self._latest = LatestOnly()
+        # None: no micro-batching; 0: batch only what queued while the decoder was busy.
+        self._batcher = None if batch_window_ms is None else MicroBatcher(
+            self._decode_locked, window_s=batch_window_ms / 1000.0, max_batch=batch_size)
         model.to(self.device)
 
     def stats(self) -> dict[str, Any]:
-        """Cache hits, misses, size and capacity, with the device and batch size in use."""
-        return {
+        """Cache hits, misses, size and capacity, the device and batch size, and micro-batching counts."""
+        stats: dict[str, Any] = {
             "hits": self._cache.hits,
             "misses": self._cache.misses,
             "cached": len(self._cache),
@@ -183,6 +196,9 @@ class Renderer:
             "device": str(self.device),
             "batch_size": self.batch_size,
         }
+        if self._batcher is not None:
+            stats["micro_batching"] = self._batcher.stats()
+        return stats
 
     def latest(self, channel: Hashable, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run fn only if it is still the newest request on `channel`; else raise Superseded."""
@@ -235,6 +251,11 @@ class Renderer:
         tiles: list[np.ndarray | None] = [self._cache.get(key) for key in keys]
         if all(tile is not None for tile in tiles):
             return tiles  # type: ignore[return-value]
+        if self._batcher is not None and len(keys) == 1:
+            tile = _resize(self._batcher.submit(latents[0]), size)
+            tile.flags.writeable = False
+            self._cache.put(keys[0], tile)
+            return [tile]
         with self._model_lock:
             # Another thread may have decoded some of these while this one waited.
             missing: dict[tuple[bytes, int | None], list[int]] = {}
@@ -252,6 +273,10 @@ class Renderer:
                     for position in positions:
                         tiles[position] = tile
         return tiles  # type: ignore[return-value]
+
+    def _decode_locked(self, latents: np.ndarray) -> np.ndarray:
+        with self._model_lock:
+            return self._decode(latents)
 
     def _decode(self, latents: np.ndarray) -> np.ndarray:
         """uint8 (N, H, W, C) in batches, shrinking the batch and leaving the GPU on out-of-memory."""

@@ -10,11 +10,13 @@ import logging
 from urllib.parse import parse_qsl, urlencode
 
 import panel as pn
+from bokeh.document.events import DocumentPatchedEvent
 
 from explorer.app.components import LinkWriter
+from explorer.app.hosting import Slot, hosting, sessions
 from explorer.app.resources import PackUnavailable, default_pack, installed_packs, resources_for
 from explorer.app.state import VIEW_TITLES, VIEWS, Session, link_for
-from explorer.app.urlstate import read_link
+from explorer.app.urlstate import LATENT_KEYS, Link, read_link
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +31,7 @@ class ExplorerApp(pn.viewable.Viewer):
 
     def __init__(self, query: dict[str, str] | None = None, seed: int | None = None, **params):
         super().__init__(**params)
-        link, messages = read_link(
-            query or {}, packs=installed_packs(), default_pack=default_pack(), views=VIEWS,
-            latent_dim_of=lambda name: resources_for(name).latent_dim,
-        )
+        link, messages = self._open(query or {})
         self.link = link
         self.resources = resources_for(link.pack)
         self.session = Session(self.resources, seed=seed, view=link.view or "explore", latent=link.latents.get("z"))
@@ -53,6 +52,27 @@ class ExplorerApp(pn.viewable.Viewer):
         self._build_or_explain(self.session.view)
         self.session.param.watch(self._write_link, ["link_version", "view"])
         self._write_link()
+
+    @staticmethod
+    def _open(query: dict[str, str]) -> tuple[Link, list[str]]:
+        """The link's state with its pack opened; a linked pack that cannot be opened gives way to
+        the default one, with the reason (PackUnavailable only when the default fails too)."""
+        def read(query: dict[str, str]) -> tuple[Link, list[str]]:
+            link, messages = read_link(
+                query, packs=installed_packs(), default_pack=default_pack(), views=VIEWS,
+                latent_dim_of=lambda name: resources_for(name).latent_dim,
+            )
+            resources_for(link.pack)
+            return link, messages
+
+        try:
+            return read(query)
+        except PackUnavailable as error:
+            asked = str(query.get("pack") or "")
+            if not asked or asked == default_pack():
+                raise
+            link, messages = read({k: v for k, v in query.items() if k not in ("pack", *LATENT_KEYS)})
+            return link, [f"Pack {asked!r} cannot be opened here: {error} Showing {link.pack!r} instead.", *messages]
 
     # ------------------------------------------------------------------ views
     def build(self, name: str) -> pn.viewable.Viewer:
@@ -155,21 +175,82 @@ def _query() -> dict[str, str]:
     return dict(parse_qsl(search.lstrip("?"), keep_blank_values=False))
 
 
-def create_app() -> pn.template.BaseTemplate:
-    """A fresh page for one browser session."""
+def server_full_page(limit: int | None) -> pn.viewable.Viewable:
+    """The light page a visitor gets while every session place is taken."""
+    return pn.Column(
+        pn.pane.Markdown(
+            f"## Latent Explorer is full\n\nAll {limit} places on this server are in use. Please try again "
+            "in a minute: a place frees up shortly after someone closes their tab.",
+            css_classes=["server-full"],
+        ),
+        pn.pane.HTML('<a href="" class="try-again">Try again</a>'),
+        margin=(20, 40),
+    )
+
+
+def create_app() -> pn.viewable.Viewable:
+    """A fresh page for one browser session, or the "server full" page when every place is taken."""
+    slot = sessions.enter()
+    if slot is None:
+        return server_full_page(sessions.limit)
+    try:
+        template, main, sidebar = _explorer_page()
+    except BaseException:
+        slot.release()
+        raise
+    _hold_place(slot, main, sidebar)
+    return template
+
+
+def _explorer_page() -> tuple[pn.template.BaseTemplate, pn.Column, pn.Column]:
+    """The template, with the columns that hold the session's main area and sidebar."""
     pn.extension(raw_css=[CSS], notifications=False)
     # Bootstrap, not Fast or Material: those fetch Google fonts, which offline servers cannot.
     template = pn.template.BootstrapTemplate(
         title="Latent Explorer", sidebar_width=300, header_background="#0072B2",
     )
+    main, sidebar = pn.Column(sizing_mode="stretch_width"), pn.Column(sizing_mode="stretch_width")
+    template.main.append(main)
+    template.sidebar.append(sidebar)
     try:
         app = ExplorerApp(_query())
     except PackUnavailable as error:
-        template.main.append(pn.pane.Alert(f"**No pack to explore.** {error}", alert_type="danger"))
-        return template
-    template.sidebar.extend(app.sidebar())
-    template.main.append(app)
-    return template
+        main.append(pn.pane.Alert(f"**No pack to explore.** {error}", alert_type="danger"))
+        return template, main, sidebar
+    sidebar.extend(app.sidebar())
+    main.append(app)
+    return template, main, sidebar
+
+
+def _hold_place(slot: Slot, main: pn.Column, sidebar: pn.Column) -> None:
+    """Keep the session's place until Bokeh destroys the session, or until it sits idle too long
+    (then its views are dropped for a note, and the place is given back)."""
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:  # built outside a server (a test, a notebook)
+        slot.release()
+        return
+    doc.on_session_destroyed(lambda session_context: slot.release())
+    timeout = hosting().idle_timeout_s
+    if timeout is None:
+        return
+    # Changes to the page's models, from the browser or in answer to it; not Bokeh's own
+    # bookkeeping of callbacks.
+    doc.on_change(lambda event: isinstance(event, DocumentPatchedEvent) and slot.touch())
+
+    def end_if_idle() -> None:
+        if slot.released or slot.idle_seconds() < timeout:
+            return
+        doc.remove_periodic_callback(checker)
+        slot.release()
+        minutes = f"{timeout / 60:g} minute{'s' if timeout != 60 else ''}"
+        sidebar.objects = []
+        main.objects = [pn.pane.Alert(
+            f"This session was closed after {minutes} without use, to make room for others. "
+            "Reload the page to start again.", alert_type="info", css_classes=["session-ended"])]
+
+    # Bokeh's own timer, not pn.state's: Panel's flips the page's busy indicator on every tick,
+    # and that change would count as activity.
+    checker = doc.add_periodic_callback(end_if_idle, int(1000 * min(60.0, max(1.0, timeout / 4))))
 
 
 if __name__.startswith("bokeh"):  # `panel serve explorer/app/main.py`

@@ -31,6 +31,7 @@ class PackUnavailable(RuntimeError):
 class _Config:
     default_pack: str | None = None
     device: str = "auto"
+    batch_window_ms: float | None = None  # None: the device's default (render.default_batch_window_ms)
 
 
 _config = _Config()
@@ -38,10 +39,12 @@ _cache: dict[tuple[str, str, str], "PackResources"] = {}
 _cache_lock = threading.Lock()
 
 
-def configure(default_pack: str | None = None, device: str = "auto") -> None:
-    """Process-wide settings the server starts with (the pack a new session opens, decoder device)."""
+def configure(default_pack: str | None = None, device: str = "auto", batch_window_ms: float | None = None) -> None:
+    """Process-wide settings the server starts with: the pack a new session opens, the decoder
+    device and how long a single decode waits to share a batch (None: the device's default)."""
     _config.default_pack = default_pack
     _config.device = device
+    _config.batch_window_ms = batch_window_ms
 
 
 def default_pack() -> str:
@@ -66,8 +69,14 @@ def resources_for(pack_name: str | None = None) -> "PackResources":
     key = (name, str(assets_root()), str(indexes_root()))
     with _cache_lock:
         if key not in _cache:
-            _cache[key] = PackResources.open(name, device=_config.device)
+            _cache[key] = PackResources.open(name, device=_config.device, batch_window_ms=_config.batch_window_ms)
         return _cache[key]
+
+
+def loaded_resources() -> list["PackResources"]:
+    """The packs this process has opened so far (for the health report)."""
+    with _cache_lock:
+        return list(_cache.values())
 
 
 class PackResources:
@@ -81,13 +90,14 @@ class PackResources:
         self._key_locks: dict[tuple, threading.Lock] = {}
 
     @classmethod
-    def open(cls, name: str, device: str = "auto") -> "PackResources":
-        """Open pack `name` and its renderer; PackUnavailable says what is installed instead."""
+    def open(cls, name: str, device: str = "auto", batch_window_ms: float | None = None) -> "PackResources":
+        """Open pack `name` and its renderer; PackUnavailable says what is wrong or what is installed."""
         from explorer.packs import PackError, open_pack
-        from explorer.render import Renderer
+        from explorer.render import Renderer, default_batch_window_ms, resolve_device
 
         try:
             pack = open_pack(name)
+            model = pack.model
             index = pack.index  # the app cannot work without it: fail here, with the reason
         except (PackError, OSError, ValueError) as error:
             raise PackUnavailable(
@@ -96,7 +106,9 @@ class PackResources:
             ) from error
         if len(index) < 8:
             raise PackUnavailable(f"pack {name!r} has only {len(index)} indexed images; the explorer needs at least 8")
-        return cls(pack, Renderer(pack.model, device=device))
+        if batch_window_ms is None:
+            batch_window_ms = default_batch_window_ms(resolve_device(device))
+        return cls(pack, Renderer(model, device=device, batch_window_ms=batch_window_ms))
 
     # ----------------------------------------------------------------- basic facts
     @property
@@ -111,13 +123,26 @@ class PackResources:
     def index(self):
         return self.pack.index
 
-    @cached_property
+    @property
     def pool(self):
-        """The pack's sampler pool, or None when it has none (MaGNET / polarity then say so)."""
+        """The pack's sampler pool, or None when it has none or it cannot be read (see pool_problem)."""
+        return self._pool[0]
+
+    @property
+    def pool_problem(self) -> str:
+        """Why MaGNET and polarity sampling are unavailable ("" when the pool is fine)."""
+        return self._pool[1]
+
+    @cached_property
+    def _pool(self) -> tuple[object | None, str]:
         try:
-            return self.pack.pool
-        except (OSError, ValueError):
-            return None
+            return self.pack.pool, ""
+        except FileNotFoundError:
+            return None, (f"Pack {self.name!r} has no sampler pool, so MaGNET and polarity sampling are off; "
+                          f"build one with `latent-explorer pool --pack {self.name}`.")
+        except (OSError, ValueError) as error:
+            return None, (f"The sampler pool of pack {self.name!r} cannot be used, so MaGNET and polarity "
+                          f"sampling are off: {error}")
 
     @property
     def latent_dim(self) -> int:

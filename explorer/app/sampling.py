@@ -61,7 +61,9 @@ class SamplingView(pn.viewable.Viewer):
         state.param.watch(self._ess_changed, ["ess", "ess_warning"])
         self.bars = pn.pane.HoloViews(self._bars(), sizing_mode="stretch_width", min_height=280)
         state.param.watch(lambda event: setattr(self.bars, "object", self._bars()), "histogram")
+        problem = state.resources.pool_problem
         self._layout = pn.Column(
+            pn.pane.Alert(problem, alert_type="warning", visible=bool(problem), css_classes=["pool-problem"]),
             pn.pane.Markdown(
                 "**prior**: plain draws (optionally truncated). **magnet**: MaGNET (Humayun et al. 2022) "
                 "reweights a precomputed pool of prior draws by decoder volume so outputs are uniform on the "

@@ -12,6 +12,7 @@ import numpy as np
 import param
 
 from explorer import export
+from explorer.app.hosting import hosting
 from explorer.app.resources import METHODS, SYNTHETIC_ATTRIBUTES, PackResources
 from explorer.app.uploads import UploadError, image_from_upload
 from explorer.app.urlstate import Link
@@ -93,7 +94,7 @@ class Session(param.Parameterized):
             self.notify(error, "error")
             return None
         try:
-            image = image_from_upload(data, filename, self.resources.image_shape)
+            image = image_from_upload(data, filename, self.resources.image_shape, hosting().upload_bytes)
         except UploadError as error:
             self.notify(str(error), "error")
             return None
@@ -559,7 +560,7 @@ class SamplingState(param.Parameterized):
             return sample_prior(r.prior, count, r.latent_dim, self.seed, self.truncation), None
         pool = r.pool
         if pool is None:
-            raise ValueError(f"pack {r.name!r} has no sampler pool; build one with `latent-explorer pool --pack {r.name}`")
+            raise ValueError(r.pool_problem)
         latents, ess = pool.draw(self.sampler, count, self.seed, self.rho)
         return latents, float(ess)
 

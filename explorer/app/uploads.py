@@ -22,16 +22,29 @@ class UploadError(ValueError):
     """An upload cannot be used; the message is shown to the user as it is."""
 
 
-def image_from_upload(data: bytes | None, filename: str | None, image_shape: tuple[int, int, int]) -> np.ndarray:
-    """Uploaded bytes -> uint8 (H, W, C) of `image_shape`: centre-cropped, resized, mode-converted."""
+def describe_size(count: int) -> str:
+    """A byte count for people: '2.0 MiB', '300 KiB', '100 bytes'."""
+    if count >= 2**20:
+        return f"{count / 2**20:.1f} MiB"
+    return f"{round(count / 1024)} KiB" if count >= 1024 else f"{count} bytes"
+
+
+def too_large(name: str, size: int, max_bytes: int) -> str:
+    """The message for an upload over the limit."""
+    return f"{name} is {describe_size(size)}; the limit here is {describe_size(max_bytes)}. Resize it first."
+
+
+def image_from_upload(data: bytes | None, filename: str | None, image_shape: tuple[int, int, int],
+                      max_bytes: int = MAX_UPLOAD_BYTES) -> np.ndarray:
+    """Uploaded bytes -> uint8 (H, W, C) of `image_shape`: centre-cropped, resized, mode-converted.
+
+    The bytes are decoded in memory; nothing is written to disk.
+    """
     name = filename or "the upload"
     if not data:
         raise UploadError(f"{name} is empty; choose a PNG, JPEG, GIF or WebP image.")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadError(
-            f"{name} is {len(data) / 2**20:.1f} MiB; the limit is {MAX_UPLOAD_BYTES // 2**20} MiB. "
-            "Resize it first."
-        )
+    if len(data) > max_bytes:
+        raise UploadError(too_large(name, len(data), max_bytes))
     try:
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:

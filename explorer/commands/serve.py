@@ -1,10 +1,23 @@
-"""`latent-explorer serve`: the explorer as a Panel server, one independent state per browser tab."""
+"""`latent-explorer serve`: the explorer as a Panel server, one independent state per browser tab.
+
+For a workshop or an open demo (see docs/hosting.md): --public, --max-sessions, --session-expiry,
+--idle-timeout, --basic-auth or --oauth-provider, and GET /health for the proxy.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from explorer.app.hosting import Hosting
+
+# What --public means unless an option says otherwise.
+PUBLIC_UPLOAD_BYTES = 2 * 2**20
+PUBLIC_NUM_THREADS = 4
+PUBLIC_IDLE_TIMEOUT_MINUTES = 30.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-show", action="store_true", help="do not open a browser tab")
     parser.add_argument(
         "--num-threads", type=int, default=None, metavar="N",
-        help="run callbacks on N threads so one user's slow decode does not block the others",
+        help="run callbacks on N threads so one user's slow decode does not block the others "
+             f"(default: {PUBLIC_NUM_THREADS} with --public, else none)",
     )
     parser.add_argument(
         "--allow-websocket-origin", action="append", default=None, metavar="HOST[:PORT]",
@@ -22,16 +36,108 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--prefix", default="", help="URL prefix when served behind a proxy")
     parser.add_argument("--device", default="auto", help="decoder device: auto, cpu, cuda (default: auto)")
+    parser.add_argument(
+        "--batch-window-ms", type=float, default=None, metavar="MS",
+        help="how long a decode waits for other sessions' decodes to share a batch (default: 3 on CUDA, "
+             "0 on the CPU, where only decodes that queued while the decoder was busy are batched)",
+    )
     parser.add_argument("--no-warm", action="store_true", help="do not load the pack before the first visit")
+
+    hosting = parser.add_argument_group("hosting for demos and workshops")
+    hosting.add_argument(
+        "--public", action="store_true",
+        help="an open demo: uploads at most 2 MiB (held in memory only), websocket messages capped to match, "
+             f"{PUBLIC_NUM_THREADS} worker threads, sessions idle {PUBLIC_IDLE_TIMEOUT_MINUTES:g} minutes closed, "
+             "no /admin without a login",
+    )
+    hosting.add_argument("--max-sessions", type=int, default=None, metavar="N",
+                         help="at most N sessions at once; later visitors get a 'server full, try again' page")
+    hosting.add_argument(
+        "--session-expiry", type=float, default=None, metavar="MINUTES",
+        help="keep a session this long after its tab closed or lost its connection, then free its place "
+             "(default: Bokeh's 15 s)",
+    )
+    hosting.add_argument(
+        "--idle-timeout", type=float, default=None, metavar="MINUTES",
+        help="close an open session after this long without any change on its page "
+             f"(default: {PUBLIC_IDLE_TIMEOUT_MINUTES:g} with --public, else never)",
+    )
+    hosting.add_argument("--max-upload-mb", type=float, default=None, metavar="MIB",
+                         help=f"largest image upload (default: {PUBLIC_UPLOAD_BYTES // 2**20} with --public, else 10)")
+    hosting.add_argument("--admin", action="store_true", help="serve Panel's admin dashboard at /admin")
+
+    access = parser.add_argument_group("access (Panel's auth; secrets may come from PANEL_* environment variables)")
+    access.add_argument("--basic-auth", default=None, metavar="PASSWORD|FILE.json",
+                        help='one shared password, or a JSON file of {"user": "password"} (keeps it out of `ps`)')
+    access.add_argument("--oauth-provider", default=None, help="an OAuth provider Panel knows: github, google, ...")
+    access.add_argument("--oauth-key", default=None, help="OAuth client id (or $PANEL_OAUTH_KEY)")
+    access.add_argument("--oauth-secret", default=None, help="OAuth client secret (or $PANEL_OAUTH_SECRET)")
+    access.add_argument("--oauth-redirect-uri", default=None, help="the redirect URI registered with the provider")
+    access.add_argument("--oauth-encryption-key", default=None,
+                        help="encrypts OAuth tokens in cookies (or $PANEL_OAUTH_ENCRYPTION; `panel oauth-secret`)")
+    access.add_argument("--cookie-secret", default=None,
+                        help="signs login cookies (or $PANEL_COOKIE_SECRET); give every process the same one")
+
+
+def hosting_limits(args: argparse.Namespace) -> Hosting:
+    """The `Hosting` limits the arguments ask for, --public defaults filled in (ValueError when invalid)."""
+    from explorer.app.hosting import Hosting
+    from explorer.app.uploads import MAX_UPLOAD_BYTES
+
+    idle = args.idle_timeout if args.idle_timeout is not None else (
+        PUBLIC_IDLE_TIMEOUT_MINUTES if args.public else None)
+    upload = args.max_upload_mb * 2**20 if args.max_upload_mb is not None else (
+        PUBLIC_UPLOAD_BYTES if args.public else MAX_UPLOAD_BYTES)
+    return Hosting(max_sessions=args.max_sessions, idle_timeout_s=None if idle is None else idle * 60.0,
+                   upload_bytes=int(upload), public=args.public)
+
+
+def server_options(args: argparse.Namespace, limits: Hosting) -> tuple[dict, list[str]]:
+    """Keywords for pn.serve beyond the basics (auth, session lifetimes, limits, /health), and notes."""
+    from explorer.app.access import Access, auth_options
+    from explorer.app.health import HealthHandler
+
+    access = Access(args.basic_auth, args.oauth_provider, args.oauth_key, args.oauth_secret, args.cookie_secret,
+                    args.oauth_encryption_key, args.oauth_redirect_uri)
+    options, notes = auth_options(access)
+    if args.admin and args.public and not access.protected:
+        raise ValueError("--admin with --public would show every visitor the server's admin page; "
+                         "add --basic-auth or --oauth-provider")
+    if args.num_threads is not None and args.num_threads < 0:
+        raise ValueError(f"--num-threads must be >= 0, got {args.num_threads}")
+    if args.batch_window_ms is not None and not 0 <= args.batch_window_ms <= 100:
+        raise ValueError(f"--batch-window-ms must be between 0 and 100, got {args.batch_window_ms:g}")
+    if args.session_expiry is not None:
+        if not args.session_expiry > 0:
+            raise ValueError(f"--session-expiry must be a positive number of minutes, got {args.session_expiry:g}")
+        lifetime_ms = int(args.session_expiry * 60_000)
+        options["unused_session_lifetime_milliseconds"] = lifetime_ms
+        options["check_unused_sessions_milliseconds"] = min(17_000, max(1_000, lifetime_ms // 2))
+    options["websocket_max_message_size"] = limits.websocket_max_message_bytes
+    options["extra_patterns"] = [(r"/health", HealthHandler)]
+    options["admin"] = args.admin
+    if args.public and args.max_sessions is None:
+        notes.append("--public without --max-sessions: every visitor gets a session, however many come")
+    return options, notes
 
 
 def run(args: argparse.Namespace) -> int:
     import panel as pn
 
+    from explorer.app.hosting import configure_hosting
     from explorer.app.main import create_app
     from explorer.app.resources import PackUnavailable, configure, resources_for
 
-    configure(default_pack=args.pack, device=args.device)
+    try:
+        limits = hosting_limits(args)
+        options, notes = server_options(args, limits)
+    except ValueError as error:
+        print(f"latent-explorer serve: {error}", file=sys.stderr)
+        return 2
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    configure_hosting(limits)
+    configure(default_pack=args.pack, device=args.device, batch_window_ms=args.batch_window_ms)
     if not args.no_warm:
         try:
             resources = resources_for(args.pack)
@@ -41,11 +147,9 @@ def run(args: argparse.Namespace) -> int:
         # The attribute table (every vector judged) is shared by all sessions: build it while
         # the first visitor is still on the Explore view.
         threading.Thread(target=resources.attribute_summary, name="warm-attributes", daemon=True).start()
-    if args.num_threads is not None:
-        if args.num_threads < 0:
-            print(f"latent-explorer serve: --num-threads must be >= 0, got {args.num_threads}", file=sys.stderr)
-            return 2
-        pn.config.nthreads = args.num_threads
+    num_threads = args.num_threads if args.num_threads is not None else (PUBLIC_NUM_THREADS if args.public else None)
+    if num_threads is not None:
+        pn.config.nthreads = num_threads
     address = args.address
     if args.allow_websocket_origin is None and address not in (None, "", "localhost", "127.0.0.1"):
         print(
@@ -62,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
         title="Latent Explorer",
         verbose=False,
         prefix=args.prefix,
+        **options,
     )
     # Printed only once the socket is bound: tests and scripts wait for this line.
     print(f"Latent Explorer at http://{address or 'localhost'}:{server.port}{server.prefix}/", flush=True)

@@ -104,6 +104,16 @@ def labels(name: str, value: Mapping[str, ArrayLike], n: int) -> dict[str, np.nd
     return {key: mask(f"{name}[{key!r}]", flags, n) for key, flags in value.items()}
 
 
+def finite_result(what: str, result: np.ndarray) -> np.ndarray:
+    """`result` unchanged when finite; ValueError when inputs of huge magnitude overflowed float64 in `what`."""
+    if not np.isfinite(result).all():
+        raise ValueError(
+            f"{what} overflowed float64: its inputs are too large in magnitude (largest finite float64 is 1.8e308); "
+            "latents and steps of a usable size stay far below that"
+        )
+    return result
+
+
 def _numeric(name: str, value: ArrayLike) -> np.ndarray:
     try:
         arr = np.asarray(value)

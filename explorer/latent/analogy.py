@@ -24,14 +24,14 @@ def analogy(a: ArrayLike, b: ArrayLike, c: ArrayLike, *, rescale_to: float | Non
     """
     a, b, c = (_validate.latents(name, value) for name, value in (("a", a), ("b", b), ("c", c)))
     _validate.broadcast_shape(("a", a), ("b", b), ("c", c))
-    result = b + c - a
+    result = _validate.finite_result("analogy", b + c - a)
     if rescale_to is None:
         return result
     radius = _validate.scalar("rescale_to", rescale_to, positive=True)
     norms = np.linalg.norm(result, axis=-1, keepdims=True)
     if (norms == 0).any():
         raise ValueError("b + c - a is the zero vector, which has no direction to rescale; pass rescale_to=None")
-    return result * (radius / norms)
+    return _validate.finite_result("analogy", result * (radius / norms))
 
 
 def j_diagram(

@@ -38,7 +38,7 @@ def attribute_vector(latents: ArrayLike, mask: ArrayLike) -> np.ndarray:
             f"mask must mark some latents True and some False, got {positives} True of {len(mask)}; "
             "an attribute vector needs both groups"
         )
-    return latents[mask].mean(axis=0) - latents[~mask].mean(axis=0)
+    return _validate.finite_result("attribute_vector", latents[mask].mean(axis=0) - latents[~mask].mean(axis=0))
 
 
 def balanced_attribute_vector(
@@ -82,7 +82,8 @@ def balanced_attribute_vector(
         weights[members] = 1.0 / len(members)  # each cell weighs the same, as after replication
     on = flags[target]
     mean_on = np.average(latents[on], axis=0, weights=weights[on])
-    vector = mean_on - np.average(latents[~on], axis=0, weights=weights[~on])
+    vector = _validate.finite_result("balanced_attribute_vector",
+                                     mean_on - np.average(latents[~on], axis=0, weights=weights[~on]))
     size = max(len(members) for members in cells.values())
     counts = {key: (len(members), size) for key, members in cells.items()}
     return BalancedAttribute(vector=vector, attributes=names, cell_counts=counts)
@@ -97,4 +98,4 @@ def synthetic_attribute_vector(latents: ArrayLike, augmented_latents: ArrayLike)
             f"augmented_latents must have the shape of latents {latents.shape}, one edit per original, "
             f"got {augmented.shape}"
         )
-    return augmented.mean(axis=0) - latents.mean(axis=0)
+    return _validate.finite_result("synthetic_attribute_vector", augmented.mean(axis=0) - latents.mean(axis=0))

@@ -37,7 +37,7 @@ def atdot(latents: ArrayLike, vector: ArrayLike) -> np.ndarray:
     latents = _validate.latents("latents", latents)
     vector = _validate.latents("vector", vector, ndim=1)
     _validate.same_dim(("vector", vector), ("latents", latents))
-    return latents @ vector
+    return _validate.finite_result("atdot", latents @ vector)
 
 
 def roc(scores: ArrayLike, labels: ArrayLike) -> RocCurve:

@@ -31,7 +31,7 @@ def lerp(a: ArrayLike, b: ArrayLike, t: ArrayLike) -> np.ndarray:
     `a`, `b`: (..., d), broadcasting; scalar `t` gives (..., d), `t` of shape (T,) gives (T, ..., d).
     """
     a, b, t = _arguments(a, b, t)
-    return (1 - t) * a + t * b
+    return _validate.finite_result("lerp", (1 - t) * a + t * b)
 
 
 def slerp(a: ArrayLike, b: ArrayLike, t: ArrayLike) -> np.ndarray:
@@ -58,7 +58,7 @@ def slerp(a: ArrayLike, b: ArrayLike, t: ArrayLike) -> np.ndarray:
     """
     a, b, t = _arguments(a, b, t)
     if a.shape[-1] == 1:
-        return (1 - t) * a + t * b
+        return _validate.finite_result("slerp", (1 - t) * a + t * b)
     norm_a, u = _polar(a)
     norm_b, v = _polar(b)
     u = np.where(norm_a > 0, u, v)  # a zero endpoint borrows the other's direction
@@ -74,7 +74,7 @@ def slerp(a: ArrayLike, b: ArrayLike, t: ArrayLike) -> np.ndarray:
     angle = np.where(antiparallel, np.pi, angle)
     direction = np.cos(t * angle) * u + np.sin(t * angle) * w
     path = ((1 - t) * norm_a + t * norm_b) * direction
-    return np.where(t == 0, a, np.where(t == 1, b, path))
+    return _validate.finite_result("slerp", np.where(t == 0, a, np.where(t == 1, b, path)))
 
 
 def spherical_average(latents: ArrayLike, weights: ArrayLike) -> np.ndarray:
@@ -113,7 +113,7 @@ def spherical_average(latents: ArrayLike, weights: ArrayLike) -> np.ndarray:
         mean = _polar(np.cos(length) * mean + np.sin(length) * step / np.where(length > 0, length, 1.0))[1]
         if np.all(length < 1e-13):
             break
-    return (w @ norms[:, 0])[..., None] * mean
+    return _validate.finite_result("spherical_average", (w @ norms[:, 0])[..., None] * mean)
 
 
 def _arguments(a: ArrayLike, b: ArrayLike, t: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -92,6 +92,10 @@ def load_builtin(card: dict, weights_path: str | Path) -> nn.Module:
     except pickle.UnpicklingError as error:
         raise ContractError(f"{str(weights_path)!r} is not a plain state dict; torch.load(weights_only=True) "
                             f"refused it: {str(error).splitlines()[0]}") from error
+    except (RuntimeError, EOFError, OSError) as error:  # torch's zip reader on a truncated or foreign file
+        first_line = (str(error).splitlines() or [type(error).__name__])[0]
+        raise ContractError(f"{str(weights_path)!r} is not a readable PyTorch file (corrupt or truncated?): "
+                            f"{first_line}") from error
     if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
         raise ContractError(f"{str(weights_path)!r} holds a {type(state).__name__}, want a state dict of tensors")
     # Weights ship as float16 to keep the repository small; compute in float32.

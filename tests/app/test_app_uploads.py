@@ -90,10 +90,14 @@ def test_a_png_declaring_an_enormous_size_is_refused_without_decoding():
         image_from_upload(data, "bomb.png", RGB)
 
 
-def test_a_file_over_the_byte_limit_is_refused(monkeypatch):
-    monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", 100)
-    with pytest.raises(UploadError, match="MiB"):
-        image_from_upload(b"x" * 101, "huge.png", RGB)
+def test_a_file_over_the_byte_limit_is_refused():
+    with pytest.raises(UploadError, match="huge.png is 101 bytes; the limit here is 100 bytes"):
+        image_from_upload(b"x" * 101, "huge.png", RGB, max_bytes=100)
+
+
+def test_the_default_byte_limit_is_ten_mib():
+    with pytest.raises(UploadError, match=r"huge.png is 10.0 MiB; the limit here is 10.0 MiB"):
+        image_from_upload(b"x" * (uploads.MAX_UPLOAD_BYTES + 1), "huge.png", RGB)
 
 
 def test_a_tiny_image_is_refused():
