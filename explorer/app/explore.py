@@ -8,7 +8,16 @@ import numpy as np
 import panel as pn
 import param
 
-from explorer.app.components import GalleryView, Picture, UploadButton, download, jpeg_src
+from explorer.app.components import (
+    GalleryView,
+    LiveSlider,
+    Picture,
+    Readout,
+    UploadButton,
+    download,
+    jpeg_src,
+    no_delay,
+)
 from explorer.app.state import ExploreState, Gallery, Session
 
 SLIDER_RANGE = 3.0
@@ -22,11 +31,12 @@ class ExploreView(pn.viewable.Viewer):
         self.state = ExploreState(session)
         self.state.render()
         self._syncing = False
-        self._sliders: dict[str, pn.widgets.FloatSlider] = {}
+        self._sliders: dict[str, LiveSlider] = {}
         size = self.state.size
         self.image = Picture(src=jpeg_src(self.state.image), display_width=size, css_classes=["explore-image"],
                              alt="the current latent, decoded")
-        self.norm = pn.pane.Markdown(self._norm_text(), css_classes=["latent-norm"], margin=(0, 10))
+        self.norm = Readout(label="latent norm", css_classes=["latent-norm"], margin=(0, 10))
+        self._show_norm()
         self.state.param.watch(self._image_changed, "image")
         self.state.param.watch(self._strengths_changed, "strengths")
 
@@ -56,19 +66,22 @@ class ExploreView(pn.viewable.Viewer):
             ),
             sizing_mode="stretch_width",
         )
+        # Each slider step is a small message each way: send them without Nagle's delay.
+        pn.state.onload(no_delay)
 
     def _image_changed(self, event: param.parameterized.Event) -> None:
         self.image.src = jpeg_src(event.new)
-        self.norm.object = self._norm_text()
+        self._show_norm()
 
-    def _norm_text(self) -> str:
+    def _show_norm(self) -> None:
         norm = float(np.linalg.norm(self.state.current_latent()))
-        return f"latent norm **{norm:.2f}** (the prior's typical norm is {self.state.resources.expected_norm():.2f})"
+        self.norm.param.update(value=f"{norm:.2f}",
+                               note=f"(the prior's typical norm is {self.state.resources.expected_norm():.2f})")
 
     def _build_sliders(self) -> None:
         rows, self._sliders = [], {}
         for name in self.state.attributes:
-            slider = pn.widgets.FloatSlider(
+            slider = LiveSlider(
                 label=name, start=-SLIDER_RANGE, end=SLIDER_RANGE, step=0.05,
                 value=float(self.state.strengths.get(name, 0.0)), sizing_mode="stretch_width",
                 css_classes=["attribute-slider"],

@@ -5,8 +5,11 @@ be opened, on a stand-in pack written to a temporary folder (an untrained emoji-
 the cost of a decode does not depend on the weights' values). Headless Chromium opens the
 Explore view and steps an attribute slider with the keyboard; the page itself records when each
 key went down and when the next new picture was painted (a MutationObserver on the image, then
-one animation frame), so the figure covers browser -> websocket -> decode -> JPEG -> websocket
--> paint. A mouse drag then measures how many pictures per second follow a continuous drag.
+the image's own decode, then the animation frame that draws it), so the figure covers browser ->
+websocket -> decode -> JPEG -> websocket -> image decode -> paint. The target (issue 5) is on the
+95th percentile of that step-to-paint time, p50 is reported beside it. Headless Chromium draws at
+60 Hz, so any step pays 0-16.7 ms waiting for the next frame on top of the work. A mouse drag
+then measures how many pictures per second follow a continuous drag.
 """
 
 from __future__ import annotations
@@ -30,11 +33,13 @@ CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/c
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 QUICK = {"steps": 12, "drag_seconds": 1.5}
 FULL = {"steps": 60, "drag_seconds": 4.0}
-TARGET_STEP_MEDIAN_MS = 100.0
+TARGET_STEP_P95_MS = 50.0
 TARGET_DRAG_UPDATES_PER_S = 10.0
 
 # Installed in the page: key-down times, and paint times of each new src of the Explore image
-# (found through the shadow roots Bokeh renders into).
+# (found through the shadow roots Bokeh renders into). A src counts as painted at the first
+# animation frame after the browser has decoded it; a src replaced before it decoded (during a
+# drag) was never shown and is not counted.
 PROBE = """
 () => {
   const find = (root, selector) => {
@@ -53,8 +58,11 @@ PROBE = """
   new MutationObserver(() => {
     const img = root.querySelector("img");
     if (img && img.src !== last) {
-      last = img.src;
-      requestAnimationFrame(() => window.__paints.push(performance.now()));
+      const src = last = img.src;
+      img.decode().then(
+        () => requestAnimationFrame(() => { if (img.src === src) { window.__paints.push(performance.now()); } }),
+        () => {},  // replaced by a newer src before it could be decoded: never shown
+      );
     }
   }).observe(root, { subtree: true, childList: true, attributes: true, attributeFilter: ["src"] });
 }
@@ -90,10 +98,12 @@ def run(quick: bool) -> dict[str, Any]:
         "server_start_s": round(startup_s, 2),
         "first_paint_s": figures["first_paint_s"],
         "steps": len(steps),
-        "step_to_paint_median_ms": target(float(np.median(steps)), TARGET_STEP_MEDIAN_MS),
-        "step_to_paint_p95_ms": round(float(np.percentile(steps, 95)), 1),
+        "step_to_paint_p50_ms": round(float(np.percentile(steps, 50)), 1),
+        "step_to_paint_p95_ms": target(float(np.percentile(steps, 95)), TARGET_STEP_P95_MS),
+        "step_to_paint_max_ms": round(float(steps.max()), 1),
         "drag_updates_per_s": target(figures["drag_updates_per_s"], TARGET_DRAG_UPDATES_PER_S, "updates/s",
                                      at_least=True),
+        "drag_release_to_last_paint_ms": figures["drag_settle_ms"],
     }
 
 
@@ -120,15 +130,17 @@ def _measure(url: str, steps: int, drag_seconds: float) -> dict[str, Any]:
                 key, paint = page.evaluate("() => [window.__keys[window.__keys.length - 1], "
                                            "window.__paints[window.__paints.length - 1]]")
                 step_ms.append(paint - key)
-            drag_updates_per_s = _drag(page, handle, drag_seconds)
+            drag_updates_per_s, drag_settle_ms = _drag(page, handle, drag_seconds)
         finally:
             browser.close()
     return {"first_paint_s": round(first_paint_s, 2), "step_ms": step_ms,
-            "drag_updates_per_s": drag_updates_per_s}
+            "drag_updates_per_s": drag_updates_per_s, "drag_settle_ms": drag_settle_ms}
 
 
-def _drag(page, handle, seconds: float) -> float:
-    """Drag the handle back and forth for `seconds`; new pictures painted per second."""
+def _drag(page, handle, seconds: float) -> tuple[float, float]:
+    """Drag the handle back and forth for `seconds`: (new pictures painted per second, ms from the
+    release to the last picture painted). The second shows a backlog: a server that queued every
+    move would go on painting stale positions long after the release."""
     box = handle.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     before = page.evaluate("() => window.__paints.length")
@@ -143,8 +155,17 @@ def _drag(page, handle, seconds: float) -> float:
         page.mouse.move(x + offset, y)
         time.sleep(0.01)
     elapsed = time.perf_counter() - started
+    released = page.evaluate("() => performance.now()")
     page.mouse.up()
-    return round((page.evaluate("() => window.__paints.length") - before) / elapsed, 1)
+    rate = round((page.evaluate("() => window.__paints.length") - before) / elapsed, 1)
+    count, quiet_since = -1, time.perf_counter()
+    while time.perf_counter() - quiet_since < 0.5 and time.perf_counter() - started < seconds + 10:
+        now = page.evaluate("() => window.__paints.length")
+        if now != count:
+            count, quiet_since = now, time.perf_counter()
+        time.sleep(0.05)
+    last = page.evaluate("() => window.__paints[window.__paints.length - 1]")
+    return rate, round(max(0.0, last - released), 1)
 
 
 def _pack(folder: Path) -> tuple[str, dict[str, str], str]:

@@ -56,6 +56,9 @@ def test_stepping_a_slider_with_the_keyboard_changes_the_picture(app):
     for _ in range(5):
         handle.press("ArrowRight")
     app.wait_src_change(".explore-image", before)
+    # the norm readout under the picture (a Readout, not a Markdown pane) is filled in
+    assert re.fullmatch(r"latent norm \d+\.\d\d \(the prior's typical norm is \d+\.\d\d\)",
+                        app.page.locator(".latent-norm div").first.inner_text().strip())
 
 
 def test_clicking_a_mine_tile_hops_there_and_back_returns(app):
