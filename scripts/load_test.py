@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         pack, env, source = (args.pack, {}, f"pack {args.pack!r}") if args.pack else bench._pack(Path(folder))
         env = {**env, **dict(item.split("=", 1) for item in args.server_env)}
         figures = bench.measure_load(pack, env, browser, protocol, args.seconds, tuple(shlex.split(args.serve_args)))
-    print(bench.main_report({"pack": source, "server_env": args.server_env, **figures}))
+    print(bench.as_json({"pack": source, "serve_args": args.serve_args, "server_env": args.server_env, **figures}))
     return 0
 
 

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {**env, **dict(item.split("=", 1) for item in args.server_env)}
         figures = bench.measure_soak(pack, env, args.sessions, args.at_once, args.settle, args.fresh_start,
                                      tuple(shlex.split(args.serve_args)))
-    print(bench.main_report({"pack": source, "server_env": args.server_env, **figures}))
+    print(bench.as_json({"pack": source, "serve_args": args.serve_args, "server_env": args.server_env, **figures}))
     return 0
 
 

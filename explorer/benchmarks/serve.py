@@ -457,8 +457,8 @@ class ProtocolClient:
         await self._read()  # ACK
         await self._send(self._protocol.create("PULL-DOC-REQ"))
         reply = await self._read()
-        if reply.msgtype != "PULL-DOC-REPLY":
-            raise RuntimeError(f"expected PULL-DOC-REPLY, got {reply.msgtype}: {reply.content}")
+        if reply is None or reply.msgtype != "PULL-DOC-REPLY":
+            raise RuntimeError(f"expected PULL-DOC-REPLY from {self.url}, got {reply and reply.msgtype}")
         self._find_models(reply.content)
         # What bokehjs sends once the page is built; Panel holds some updates until then.
         await self._patch([{"kind": "MessageSent", "msg_type": "bokeh_event",
@@ -832,6 +832,6 @@ async def _one_session(url: str, query: str, errors: list[str]) -> str | None:
         errors.extend(client.errors)
 
 
-def main_report(figures: dict[str, Any]) -> str:
+def as_json(figures: dict[str, Any]) -> str:
     """Figures as indented JSON, for the scripts."""
     return json.dumps(figures, indent=2, default=str)
