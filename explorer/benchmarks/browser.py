@@ -16,12 +16,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -76,22 +72,12 @@ def run(quick: bool) -> dict[str, Any]:
     config = QUICK if quick else FULL
     with tempfile.TemporaryDirectory(prefix="latent-explorer-bench-") as folder:
         pack, env, source = _pack(Path(folder))
-        port = _free_port()
-        command = [sys.executable, "-m", "explorer", "serve", "--no-show", "--port", str(port),
-                   "--address", "127.0.0.1", "--pack", pack]
-        server = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True)
-        try:
-            started = time.perf_counter()
-            _wait_until_serving(server, f"http://127.0.0.1:{port}/")
+        from explorer.benchmarks.serve import served  # serve imports this module: import late
+
+        started = time.perf_counter()
+        with served(pack, env) as server:
             startup_s = time.perf_counter() - started
-            figures = _measure(f"http://127.0.0.1:{port}/", **config)
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            figures = _measure(server.url, **config)
     steps = np.asarray(figures.pop("step_ms"))
     return {
         "pack": source,
@@ -215,23 +201,3 @@ def _write_stand_in(root: Path, count: int = 256) -> dict[str, str]:
     PackIndex.create(latents, images, pack="stand-in", weights_hash=hashlib.sha256(weights).hexdigest()[:16],
                      labels=labels).save(root / "indexes" / "stand-in")
     return {"LATENT_EXPLORER_ASSETS": str(root / "assets"), "LATENT_EXPLORER_INDEXES": str(root / "indexes")}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_serving(process: subprocess.Popen, url: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}: {process.stdout.read()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"the server did not answer at {url} within {timeout} s")
