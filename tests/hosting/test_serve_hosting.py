@@ -7,8 +7,6 @@ import http.client
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -16,11 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from explorer.benchmarks.serve import served
+
 pytestmark = pytest.mark.browser
 
 
 def _ui_harness():
-    """tests/ui/conftest.py, whose Page, free_port and Chromium settings these tests share."""
+    """tests/ui/conftest.py, whose Page and Chromium settings these tests share."""
     path = Path(__file__).resolve().parent.parent / "ui" / "conftest.py"
     spec = importlib.util.spec_from_file_location("ui_harness", path)
     module = importlib.util.module_from_spec(spec)
@@ -30,30 +30,6 @@ def _ui_harness():
 
 ui = _ui_harness()
 PASSWORD = "workshop-pass-1"
-
-
-def start_server(pack_env: dict[str, str], pack: str, *options: str):
-    """`latent-explorer serve` on a free port with `options`; returns (base URL, process)."""
-    port = ui.free_port()
-    env = {**os.environ, **pack_env, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "explorer", "serve", "--no-show", "--port", str(port), "--address", "127.0.0.1",
-               "--pack", pack, *options]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        ui.wait_until_serving(process, url + "health")  # not "/": every visit there takes a session place
-    except BaseException:
-        stop(process)
-        raise
-    return url, process
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def health(url: str) -> dict:
@@ -90,18 +66,18 @@ def request(url: str, method: str = "GET", body: dict | None = None, cookie: str
 @pytest.fixture(scope="module")
 def capped_server(tiny_pack_env, tiny_pack_name):
     """A --public server with one place; a closed tab frees it after 3 s (--session-expiry 0.05)."""
-    url, process = start_server(tiny_pack_env, tiny_pack_name, "--public", "--max-sessions", "1",
-                                "--session-expiry", "0.05")
-    yield url
-    stop(process)
+    options = ("--public", "--max-sessions", "1", "--session-expiry", "0.05")
+    with served(tiny_pack_name, tiny_pack_env, options) as server:
+        # served() waits for "/" to answer, and that visit holds the one place until it expires
+        wait_for(lambda: health(server.url)["sessions"] == 0, what="the start-up visit's place being freed")
+        yield server.url
 
 
 @pytest.fixture(scope="module")
 def guarded_server(tiny_pack_env, tiny_pack_name):
     """A server behind one basic-auth password whose sessions close after 3 s without use."""
-    url, process = start_server(tiny_pack_env, tiny_pack_name, "--basic-auth", PASSWORD, "--idle-timeout", "0.05")
-    yield url
-    stop(process)
+    with served(tiny_pack_name, tiny_pack_env, ("--basic-auth", PASSWORD, "--idle-timeout", "0.05")) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")

@@ -10,19 +10,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-START_TIMEOUT = 90
+from explorer.benchmarks.browser import CHROMIUM, CHROMIUM_ARGS
+from explorer.benchmarks.serve import served
 
 
 def _tiny_pack_module():
@@ -34,28 +29,6 @@ def _tiny_pack_module():
     return module
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_serving(process: subprocess.Popen, url: str, timeout: float = START_TIMEOUT) -> None:
-    """Poll `url` until it answers 200, or fail with the server's output."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise RuntimeError(f"the server exited with {process.returncode}:\n{output}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"the server did not answer at {url} within {timeout} s")
-
-
 @pytest.fixture(scope="session")
 def pack_env(tmp_path_factory) -> dict[str, str]:
     module = _tiny_pack_module()
@@ -64,28 +37,18 @@ def pack_env(tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def server(pack_env) -> str:
+def server(pack_env) -> Iterator[str]:
     """The base URL of `latent-explorer serve` on the tiny pack, running for the whole session."""
-    port = free_port()
-    env = {**os.environ, **{k: v for k, v in pack_env.items() if k != "PACK"}, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "explorer", "serve", "--no-show", "--port", str(port),
-               "--address", "127.0.0.1", "--pack", pack_env["PACK"]]
+    env = {key: value for key, value in pack_env.items() if key != "PACK"}
     # e.g. LATENT_EXPLORER_UI_SERVE_ARGS="--num-threads 4" runs the same tests on a threaded server
-    command += os.environ.get("LATENT_EXPLORER_UI_SERVE_ARGS", "").split()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_serving(process, url)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    serve_args = tuple(os.environ.get("LATENT_EXPLORER_UI_SERVE_ARGS", "").split())
+    with served(pack_env["PACK"], env, serve_args) as running:
+        yield running.url
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: a second sync_playwright cannot start while one runs, and
+# tests/hosting/test_serve_hosting.py launches its own after this module's tests.
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}; set $CHROMIUM")
