@@ -1,7 +1,9 @@
 """GET /health: a JSON report for load balancers and the person running a workshop.
 
     {"status": "ok", "sessions": 3, "max_sessions": 30, "turned_away": 0, "packs": [...],
-     "uptime_s": 812.4, "rss_mb": 611.2, "public": true}
+     "uptime_s": 812.4, "rss_mb": 611.2, "public": true, "pid": 4242}
+
+With --num-procs each worker process answers for itself (its sessions, its memory, its pid).
 
 It is served without authentication (a proxy's health check has no login) and names nothing
 but pack names and counts.
@@ -48,6 +50,7 @@ def health_report() -> dict[str, Any]:
         "packs": [{"name": r.name, "renderer": r.renderer.stats()} for r in loaded_resources()],
         "uptime_s": round(time.monotonic() - STARTED, 1),
         "rss_mb": rss_mb(),
+        "pid": os.getpid(),
     }
 
 

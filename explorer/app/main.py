@@ -190,6 +190,7 @@ def server_full_page(limit: int | None) -> pn.viewable.Viewable:
 
 def create_app() -> pn.viewable.Viewable:
     """A fresh page for one browser session, or the "server full" page when every place is taken."""
+    _serve_styles_locally(pn.state.curdoc)
     slot = sessions.enter()
     if slot is None:
         return server_full_page(sessions.limit)
@@ -200,6 +201,27 @@ def create_app() -> pn.viewable.Viewable:
         raise
     _hold_place(slot, main, sidebar)
     return template
+
+
+def _serve_styles_locally(doc) -> None:
+    """Point the page's stylesheets at this server, not Panel's CDN (offline servers cannot reach it).
+
+    Panel does this when it renders the page for a GET. With several server processes, the
+    page's websocket may reach another process, which then builds the session anew without
+    that step, and the browser would fetch the theme from the CDN.
+    """
+    if doc is None or doc.session_context is None:
+        return
+    from panel.io.resources import LOCAL_DIST, patch_model_css
+
+    dist_url = f"{pn.state.rel_path}/{LOCAL_DIST}" if pn.state.rel_path else LOCAL_DIST
+    doc._template_variables.setdefault("dist_url", dist_url)
+
+    def patch_roots() -> None:
+        for root in doc.roots:
+            patch_model_css(root, dist_url=doc._template_variables["dist_url"])
+
+    doc.add_next_tick_callback(patch_roots)
 
 
 def _explorer_page() -> tuple[pn.template.BaseTemplate, pn.Column, pn.Column]:

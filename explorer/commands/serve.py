@@ -1,12 +1,15 @@
 """`latent-explorer serve`: the explorer as a Panel server, one independent state per browser tab.
 
-For a workshop or an open demo (see docs/hosting.md): --public, --max-sessions, --session-expiry,
---idle-timeout, --basic-auth or --oauth-provider, and GET /health for the proxy.
+For a workshop or an open demo (see docs/hosting.md): --num-procs, --public, --max-sessions,
+--session-expiry, --idle-timeout, --basic-auth or --oauth-provider, and GET /health for the proxy.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import math
+import os
 import sys
 import threading
 from typing import TYPE_CHECKING
@@ -29,6 +32,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--num-threads", type=int, default=None, metavar="N",
         help="run callbacks on N threads so one user's slow decode does not block the others "
              f"(default: {PUBLIC_NUM_THREADS} with --public, else none)",
+    )
+    parser.add_argument(
+        "--num-procs", type=int, default=1, metavar="N",
+        help="serve from N processes sharing the port, each with its own event loop and copy of the model, "
+             "so that N sessions are answered at once (0: one per CPU core; default: 1; not on Windows)",
+    )
+    parser.add_argument(
+        "--torch-threads", type=int, default=None, metavar="N",
+        help="threads per process for decoding on the CPU (default: half the CPU cores per process, at least 1: "
+             "the other half is left to the event loops)",
     )
     parser.add_argument(
         "--allow-websocket-origin", action="append", default=None, metavar="HOST[:PORT]",
@@ -79,8 +92,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="signs login cookies (or $PANEL_COOKIE_SECRET); give every process the same one")
 
 
-def hosting_limits(args: argparse.Namespace) -> Hosting:
-    """The `Hosting` limits the arguments ask for, --public defaults filled in (ValueError when invalid)."""
+def process_count(requested: int, cores: int | None = None) -> int:
+    """Processes to serve from: `requested`, or one per core for 0 (ValueError when negative)."""
+    if requested < 0:
+        raise ValueError(f"--num-procs must be >= 0, got {requested}")
+    if requested > 1 and sys.platform == "win32":
+        raise ValueError("--num-procs above 1 needs fork(), which Windows lacks; run several servers behind a proxy")
+    return requested or (cores or os.cpu_count() or 1)
+
+
+def torch_threads(requested: int | None, processes: int, cores: int | None = None) -> int:
+    """Decoding threads per process: `requested`, else half the cores per process, at least 1."""
+    if requested is not None:
+        if requested < 1:
+            raise ValueError(f"--torch-threads must be >= 1, got {requested}")
+        return requested
+    return max(1, (cores or os.cpu_count() or 1) // (2 * processes))
+
+
+def hosting_limits(args: argparse.Namespace, processes: int = 1) -> Hosting:
+    """The `Hosting` limits of one of `processes` server processes, --public defaults filled in
+    (ValueError when invalid): --max-sessions is shared out among the processes."""
     from explorer.app.hosting import Hosting
     from explorer.app.uploads import MAX_UPLOAD_BYTES
 
@@ -88,7 +120,8 @@ def hosting_limits(args: argparse.Namespace) -> Hosting:
         PUBLIC_IDLE_TIMEOUT_MINUTES if args.public else None)
     upload = args.max_upload_mb * 2**20 if args.max_upload_mb is not None else (
         PUBLIC_UPLOAD_BYTES if args.public else MAX_UPLOAD_BYTES)
-    return Hosting(max_sessions=args.max_sessions, idle_timeout_s=None if idle is None else idle * 60.0,
+    per_process = None if args.max_sessions is None else math.ceil(args.max_sessions / processes)
+    return Hosting(max_sessions=per_process, idle_timeout_s=None if idle is None else idle * 60.0,
                    upload_bytes=int(upload), public=args.public)
 
 
@@ -123,13 +156,16 @@ def server_options(args: argparse.Namespace, limits: Hosting) -> tuple[dict, lis
 
 def run(args: argparse.Namespace) -> int:
     import panel as pn
+    import torch
 
     from explorer.app.hosting import configure_hosting
     from explorer.app.main import create_app
     from explorer.app.resources import PackUnavailable, configure, resources_for
 
     try:
-        limits = hosting_limits(args)
+        processes = process_count(args.num_procs)
+        threads = torch_threads(args.torch_threads, processes)
+        limits = hosting_limits(args, processes)
         options, notes = server_options(args, limits)
     except ValueError as error:
         print(f"latent-explorer serve: {error}", file=sys.stderr)
@@ -138,15 +174,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     configure_hosting(limits)
     configure(default_pack=args.pack, device=args.device, batch_window_ms=args.batch_window_ms)
+    # Before the worker processes fork, torch must not have started a thread pool: a forked
+    # copy of one hangs. One thread here; each worker sets its own count after the fork.
+    torch.set_num_threads(1 if processes > 1 else threads)
     if not args.no_warm:
         try:
             resources = resources_for(args.pack)
         except PackUnavailable as error:
             print(f"latent-explorer serve: {error}", file=sys.stderr)
             return 2
-        # The attribute table (every vector judged) is shared by all sessions: build it while
-        # the first visitor is still on the Explore view.
-        threading.Thread(target=resources.attribute_summary, name="warm-attributes", daemon=True).start()
+        if processes > 1:
+            resources.attribute_summary()  # computed once, before the fork, and shared by the workers
+        else:
+            # The attribute table (every vector judged) is shared by all sessions: build it while
+            # the first visitor is still on the Explore view.
+            threading.Thread(target=resources.attribute_summary, name="warm-attributes", daemon=True).start()
     num_threads = args.num_threads if args.num_threads is not None else (PUBLIC_NUM_THREADS if args.public else None)
     if num_threads is not None:
         pn.config.nthreads = num_threads
@@ -156,20 +198,33 @@ def run(args: argparse.Namespace) -> int:
             "note: browsers on other machines can connect only with --allow-websocket-origin HOST:PORT",
             file=sys.stderr,
         )
+    # What is loaded by now lives as long as the server: keep it out of the garbage collector's
+    # full passes (Panel runs one after sessions close) and, with --num-procs, shared with the workers.
+    gc.collect()
+    gc.freeze()
+    parent = os.getpid()
     server = pn.serve(
         create_app,
         port=args.port,
         address=address,
         websocket_origin=args.allow_websocket_origin,
-        show=not args.no_show,
+        show=False,
         start=False,
         title="Latent Explorer",
         verbose=False,
         prefix=args.prefix,
+        num_procs=processes,
         **options,
     )
+    if processes > 1:  # from here on, this is one of the worker processes
+        _exit_with_parent(parent)
+        torch.set_num_threads(threads)
     # Printed only once the socket is bound: tests and scripts wait for this line.
-    print(f"Latent Explorer at http://{address or 'localhost'}:{server.port}{server.prefix}/", flush=True)
+    if _first_worker():
+        print(f"Latent Explorer at http://{address or 'localhost'}:{server.port}{server.prefix}/"
+              + (f" ({processes} processes)" if processes > 1 else ""), flush=True)
+        if not args.no_show:
+            server.io_loop.add_callback(server.show, "/")
     server.start()
     try:
         server.io_loop.start()
@@ -178,3 +233,23 @@ def run(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _first_worker() -> bool:
+    """True in a single-process server and in the first of several worker processes."""
+    from tornado.process import task_id
+
+    return task_id() in (None, 0)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Ask Linux to end this worker when the process that forked it ends (it only waits on them)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent ended before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -121,6 +121,33 @@ def test_impossible_limits_are_refused(argv, message):
         hosting_limits(serve_args(*argv))
 
 
+def test_num_procs_0_means_one_process_per_core_and_negative_is_refused():
+    from explorer.commands.serve import process_count
+
+    assert process_count(0, cores=6) == 6
+    assert process_count(3, cores=6) == 3
+    with pytest.raises(ValueError, match="num-procs must be >= 0"):
+        process_count(-1)
+
+
+def test_torch_threads_default_to_half_the_cores_per_process_at_least_one():
+    from explorer.commands.serve import torch_threads
+
+    assert torch_threads(None, processes=1, cores=2) == 1
+    assert torch_threads(None, processes=1, cores=8) == 4
+    assert torch_threads(None, processes=4, cores=8) == 1
+    assert torch_threads(3, processes=4, cores=8) == 3
+    with pytest.raises(ValueError, match="torch-threads must be >= 1"):
+        torch_threads(0, processes=1)
+
+
+def test_max_sessions_is_shared_out_among_the_processes():
+    args = serve_args("--max-sessions", "30")
+    assert hosting_limits(args, processes=1).max_sessions == 30
+    assert hosting_limits(args, processes=4).max_sessions == 8  # 4 × 8 >= 30: nobody loses a place
+    assert hosting_limits(serve_args(), processes=4).max_sessions is None
+
+
 def test_session_expiry_becomes_bokehs_unused_session_lifetime():
     args = serve_args("--session-expiry", "2")
     options, _ = server_options(args, hosting_limits(args))
