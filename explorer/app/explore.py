@@ -70,8 +70,9 @@ class ExploreView(pn.viewable.Viewer):
         pn.state.onload(no_delay)
 
     def _image_changed(self, event: param.parameterized.Event) -> None:
-        self.image.src = jpeg_src(event.new)
-        self._show_norm()
+        with pn.io.hold():  # the picture and its norm leave in one message
+            self.image.src = jpeg_src(event.new)
+            self._show_norm()
 
     def _show_norm(self) -> None:
         norm = float(np.linalg.norm(self.state.current_latent()))
@@ -96,9 +97,9 @@ class ExploreView(pn.viewable.Viewer):
             rows.append(pn.Row(slider, method, sizing_mode="stretch_width"))
         self.slider_column.objects = rows
 
-    def _moved(self, name: str, final: bool, event: param.parameterized.Event) -> None:
+    async def _moved(self, name: str, final: bool, event: param.parameterized.Event) -> None:
         if not self._syncing:
-            self.state.set_strength(name, event.new, final=final)
+            await self.state.move_slider(name, event.new, final=final)
 
     def _strengths_changed(self, event: param.parameterized.Event) -> None:
         """Follow the state (a reset, a new start) without echoing back into it."""

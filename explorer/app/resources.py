@@ -7,7 +7,9 @@ read-only after construction or computed under a lock and cached.
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -21,6 +23,11 @@ from explorer.export import (
 METHODS = ("plain", "balanced", "synthetic")
 SYNTHETIC_ATTRIBUTES = ("blur",)
 GAP = 2  # pixels between grid tiles, here and in the click mapping of TileGrid
+# Live pictures (slider drags) are decoded on these threads, so that the event loop serves other
+# sessions meanwhile: torch and Pillow release the GIL while they work. Several threads let
+# decodes that queue up leave together in one batch (the renderer's micro-batcher).
+RENDER_THREADS = 4
+_render_threads = ThreadPoolExecutor(max_workers=RENDER_THREADS, thread_name_prefix="render")
 
 
 class PackUnavailable(RuntimeError):
@@ -191,6 +198,10 @@ class PackResources:
             return self.renderer.latest(channel, self.renderer.decode_jpeg, latent, size)
         except Superseded:
             return None
+
+    async def jpeg_off_loop(self, latent: np.ndarray, size: int, channel: object) -> bytes | None:
+        """`jpeg` on a render thread: the calling event loop stays free while the picture is made."""
+        return await asyncio.get_running_loop().run_in_executor(_render_threads, self.jpeg, latent, size, channel)
 
     def png(self, latent: np.ndarray, size: int) -> bytes:
         """One latent as a PNG (for download)."""

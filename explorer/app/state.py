@@ -156,6 +156,7 @@ class ExploreState(param.Parameterized):
     def __init__(self, session: Session, **params):
         self.session = session
         self.resources = session.resources
+        self._requested = self._shown = 0  # render tickets: a late picture never replaces a newer one
         super().__init__(**params)
         names = self.resources.attribute_names
         self.param.attributes.objects = names
@@ -187,10 +188,13 @@ class ExploreState(param.Parameterized):
 
     def render(self) -> None:
         """Decode the current latent to a JPEG at display size (newest request wins)."""
-        image = self.resources.jpeg(self.current_latent(), self.size, channel=f"explore-{id(self)}")
-        if image is not None:  # None: a newer request superseded this one
-            self.image = image
-            self.renders += 1
+        ticket = self._next_ticket()
+        self._show(ticket, self.resources.jpeg(self.current_latent(), self.size, channel=self._channel))
+
+    async def render_off_loop(self) -> None:
+        """`render` with the decoding on a render thread, so the server answers other sessions meanwhile."""
+        ticket = self._next_ticket()
+        self._show(ticket, await self.resources.jpeg_off_loop(self.current_latent(), self.size, self._channel))
 
     def set_strength(self, name: str, value: float, final: bool = False) -> None:
         """Move one slider: redraw now; on release (`final`) also commit the latent to the link."""
@@ -198,6 +202,30 @@ class ExploreState(param.Parameterized):
         self.render()
         if final:
             self.session.set_latent(self.current_latent(), "explore-slider")
+
+    async def move_slider(self, name: str, value: float, final: bool = False) -> None:
+        """`set_strength` for a live drag: the picture is decoded off the event loop."""
+        self.strengths = {**self.strengths, name: float(value)}
+        latent = self.current_latent()
+        await self.render_off_loop()
+        if final:
+            self.session.set_latent(latent, "explore-slider")
+
+    @property
+    def _channel(self) -> str:
+        return f"explore-{id(self)}"
+
+    def _next_ticket(self) -> int:
+        self._requested += 1
+        return self._requested
+
+    def _show(self, ticket: int, image: bytes | None) -> None:
+        """Show a finished picture unless it was superseded (None) or a newer one is already shown."""
+        if image is None or ticket < self._shown:
+            return
+        self._shown = ticket
+        self.image = image
+        self.renders += 1
 
     def set_method(self, name: str, method: str) -> None:
         if method not in self.methods_for(name):

@@ -71,6 +71,41 @@ def test_moving_a_slider_changes_the_picture_but_commits_only_on_release(session
     np.testing.assert_allclose(session.latent, explore.base + 2.0 * explore.vector(name), rtol=1e-5)
 
 
+def test_a_live_slider_move_decodes_off_the_event_loop_and_commits_on_release(session):
+    import asyncio
+    import threading
+
+    explore = S.ExploreState(session)
+    explore.render()
+    before, version, name = explore.image, session.link_version, explore.attributes[0]
+    threads = []
+    jpeg = explore.resources.jpeg
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return jpeg(*args, **kwargs)
+
+    explore.resources.jpeg = spy
+    try:
+        asyncio.run(explore.move_slider(name, 2.0))
+        assert explore.image != before and session.link_version == version
+        asyncio.run(explore.move_slider(name, 2.0, final=True))
+    finally:
+        del explore.resources.jpeg
+    assert threads and all(thread is not threading.main_thread() for thread in threads)
+    assert session.link_version == version + 1
+    np.testing.assert_allclose(session.latent, explore.base + 2.0 * explore.vector(name), rtol=1e-5)
+
+
+def test_a_picture_that_finishes_late_never_replaces_a_newer_one(session):
+    explore = S.ExploreState(session)
+    older, newer = explore._next_ticket(), explore._next_ticket()
+    explore._show(newer, b"newer")
+    explore._show(older, b"older")
+    explore._show(explore._next_ticket(), None)  # superseded: nothing to show
+    assert explore.image == b"newer"
+
+
 def test_a_slider_commit_does_not_reset_the_sliders(session):
     explore = S.ExploreState(session)
     name = explore.attributes[0]
