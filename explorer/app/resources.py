@@ -16,7 +16,14 @@ from functools import cached_property
 import numpy as np
 
 from explorer.export import (
-    blur, decode_grid, default_confounders, grid_image, jpeg_bytes, judge_attribute, label_masks, png_bytes,
+    blur,
+    decode_grid,
+    default_confounders,
+    grid_image,
+    jpeg_bytes,
+    judge_attribute,
+    label_masks,
+    png_bytes,
     typical_norm,
 )
 

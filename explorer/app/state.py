@@ -422,8 +422,9 @@ class AnalogyState(param.Parameterized):
 
     def figure(self):
         """The J-diagram picture: decoded grid framed by the input images."""
-        l = self.latents
-        return export.jdiagram(self.resources.decode, l["a"], l["b"], l["c"], self.size, self.tile, self.inputs)
+        corners = self.latents
+        return export.jdiagram(self.resources.decode, corners["a"], corners["b"], corners["c"], self.size, self.tile,
+                               self.inputs)
 
     def compute(self) -> None:
         self.image = export.jpeg_bytes(self.figure())

@@ -1,6 +1,5 @@
 """Loading a user's model from a factory spec or TorchScript file, and built-ins from a card and state dict."""
 
-import textwrap
 import warnings
 
 import pytest
