@@ -203,6 +203,24 @@ def create_app() -> pn.viewable.Viewable:
     return template
 
 
+def warm_up() -> None:
+    """Build and discard one page with all six views, so that the imports, stylesheets and caches
+    a first visitor would wait for happen now, before the server takes visitors (or forks)."""
+    from bokeh.document import Document
+    from panel.io.document import _cleanup_doc
+    from panel.io.state import set_curdoc
+
+    doc = Document()
+    with set_curdoc(doc):
+        template, main, _ = _explorer_page()
+        for app in main.objects:
+            if isinstance(app, ExplorerApp):
+                for name in VIEWS:
+                    app._build_or_explain(name)
+        template.server_doc(doc)
+        _cleanup_doc(doc)
+
+
 def _serve_styles_locally(doc) -> None:
     """Point the page's stylesheets at this server, not Panel's CDN (offline servers cannot reach it).
 

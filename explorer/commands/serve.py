@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from explorer.app.hosting import configure_hosting
-    from explorer.app.main import create_app
+    from explorer.app.main import create_app, warm_up
     from explorer.app.resources import PackUnavailable, configure, resources_for
 
     try:
@@ -189,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
             # The attribute table (every vector judged) is shared by all sessions: build it while
             # the first visitor is still on the Explore view.
             threading.Thread(target=resources.attribute_summary, name="warm-attributes", daemon=True).start()
+        warm_up()
     num_threads = args.num_threads if args.num_threads is not None else (PUBLIC_NUM_THREADS if args.public else None)
     if num_threads is not None:
         pn.config.nthreads = num_threads
@@ -199,7 +200,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     # What is loaded by now lives as long as the server: keep it out of the garbage collector's
-    # full passes (Panel runs one after sessions close) and, with --num-procs, shared with the workers.
+    # full passes (Panel runs one after sessions close; over everything a page had imported, one
+    # took 100-280 ms here) and, with --num-procs, shared with the workers.
     gc.collect()
     gc.freeze()
     parent = os.getpid()
