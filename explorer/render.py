@@ -1,9 +1,11 @@
-"""The decoder service: one model per process, batched decoding, a tile cache and JPEG at display size.
+"""The decoder service: one model per process, batched decoding, a byte-bounded cache and JPEG at display size.
 
 `Renderer` is thread-safe: a lock guards the model, another the cache, so cache hits never
 wait behind a decode. `Renderer.latest(channel, fn)` runs only the newest of the requests
 pending on a channel (a session's slider, say) and drops the stale ones with `Superseded`.
-On GPU out-of-memory the renderer halves its batch size, then falls back to the CPU.
+The cache is bounded in bytes (`cache_mb`): single pictures are kept as their JPEG bytes, grids'
+tiles and model-size images as arrays. On GPU out-of-memory the renderer halves its batch size,
+then falls back to the CPU.
 With `batch_window_ms` set, single-image decodes from concurrent threads (many sessions' sliders)
 go through a `MicroBatcher` and share one decoder call.
 """
@@ -14,8 +16,9 @@ import io
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -27,6 +30,7 @@ from explorer.models.base import ExplorableModel
 log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 90
+CACHE_MB = 256.0
 CUDA_BATCH_WINDOW_MS = 3.0
 T = TypeVar("T")
 
@@ -99,38 +103,63 @@ class LatestOnly:
 
 
 class _TileCache:
-    """A thread-safe LRU of decoded tiles with hit and miss counters."""
+    """A thread-safe LRU of decoded tiles (arrays) and encoded pictures (bytes), bounded in bytes.
 
-    def __init__(self, capacity: int):
-        if capacity < 0:
-            raise ValueError(f"cache_size must be >= 0, got {capacity}")
-        self.capacity = capacity
+    An entry costs its array's or bytes' size, its key's latent bytes and ENTRY_OVERHEAD_BYTES;
+    the least recently used entries go once the total passes `max_bytes` (or the count passes
+    `max_entries`, where given). An entry larger than the whole cache is not kept.
+    """
+
+    def __init__(self, max_bytes: int, max_entries: int | None = None):
+        if max_bytes < 0:
+            raise ValueError(f"cache_mb must be >= 0, got {max_bytes / 2**20:g} MB")
+        if max_entries is not None and max_entries < 0:
+            raise ValueError(f"cache_size must be >= 0 or None, got {max_entries}")
+        self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        self.bytes = 0
         self.hits = 0
         self.misses = 0
-        self._tiles: OrderedDict[tuple[bytes, int | None], np.ndarray] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[np.ndarray | bytes, int]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[bytes, int | None], count: bool = True) -> np.ndarray | None:
+    def get(self, key: tuple, count: bool = True) -> Any:
         with self._lock:
-            tile = self._tiles.get(key)
-            if tile is not None:
-                self._tiles.move_to_end(key)
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
             if count:
-                self.hits += tile is not None
-                self.misses += tile is None
-            return tile
+                self.hits += entry is not None
+                self.misses += entry is None
+            return None if entry is None else entry[0]
 
-    def put(self, key: tuple[bytes, int | None], tile: np.ndarray) -> None:
-        if self.capacity == 0:
+    def put(self, key: tuple, value: np.ndarray | bytes) -> None:
+        cost = _cost(key, value)
+        if cost > self.max_bytes or self.max_entries == 0:
             return
         with self._lock:
-            self._tiles[key] = tile
-            self._tiles.move_to_end(key)
-            while len(self._tiles) > self.capacity:
-                self._tiles.popitem(last=False)
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            self._entries[key] = (value, cost)
+            self.bytes += cost
+            while self.bytes > self.max_bytes or (
+                self.max_entries is not None and len(self._entries) > self.max_entries
+            ):
+                _, (_, evicted) = self._entries.popitem(last=False)
+                self.bytes -= evicted
 
     def __len__(self) -> int:
-        return len(self._tiles)
+        return len(self._entries)
+
+
+ENTRY_OVERHEAD_BYTES = 200  # the OrderedDict node, the key tuple and the value's object header
+
+
+def _cost(key: tuple, value: np.ndarray | bytes) -> int:
+    """The bytes an entry holds: its picture, its key's latent and the bookkeeping around them."""
+    size = value.nbytes if isinstance(value, np.ndarray) else len(value)
+    return size + len(key[0]) + ENTRY_OVERHEAD_BYTES
 
 
 def _is_out_of_memory(error: BaseException) -> bool:
@@ -152,6 +181,11 @@ def _resize(image: np.ndarray, size: int | None) -> np.ndarray:
     return resized.reshape(target[1], target[0], image.shape[2])
 
 
+def _check_size(size: int | None) -> None:
+    if size is not None and size < 1:
+        raise ValueError(f"size must be a positive number of pixels, got {size}")
+
+
 def _to_pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(image[:, :, 0] if image.shape[2] == 1 else image)
 
@@ -171,15 +205,17 @@ class Renderer:
         self,
         model: ExplorableModel,
         device: str | torch.device = "auto",
-        cache_size: int = 4096,
+        cache_mb: float = CACHE_MB,
         batch_size: int = 128,
         batch_window_ms: float | None = None,
+        cache_size: int | None = None,
     ):
+        """`cache_mb` bounds the cache in bytes; `cache_size`, where given, also caps its entries (0: no cache)."""
         self.model = model
         self.device = resolve_device(device)
         self.batch_size = batch_size
         self._model_lock = threading.Lock()
-        self._cache = _TileCache(cache_size)
+        self._cache = _TileCache(round(cache_mb * 2**20), cache_size)
         self._latest = LatestOnly()
         # None: no micro-batching; 0: batch only what queued while the decoder was busy.
         self._batcher = None if batch_window_ms is None else MicroBatcher(
@@ -187,12 +223,13 @@ class Renderer:
         model.to(self.device)
 
     def stats(self) -> dict[str, Any]:
-        """Cache hits, misses, size and capacity, the device and batch size, and micro-batching counts."""
+        """Cache hits, misses, entries and MB held and allowed, the device and batch size, and micro-batching counts."""
         stats: dict[str, Any] = {
             "hits": self._cache.hits,
             "misses": self._cache.misses,
             "cached": len(self._cache),
-            "capacity": self._cache.capacity,
+            "cached_mb": round(self._cache.bytes / 2**20, 3),
+            "capacity_mb": round(self._cache.max_bytes / 2**20, 3),
             "device": str(self.device),
             "batch_size": self.batch_size,
         }
@@ -209,8 +246,16 @@ class Renderer:
         return np.stack(self._tiles(self._check(latents, 2), None))
 
     def decode_jpeg(self, latent: np.ndarray, size: int = 256) -> bytes:
-        """One latent (latent_dim,) -> JPEG bytes with the longer side `size` px."""
-        return encode_image(self._tiles(self._check(latent, 1)[None], size)[0])
+        """One latent (latent_dim,) -> JPEG bytes with the longer side `size` px; the bytes are cached."""
+        latent = self._check(latent, 1)
+        _check_size(size)
+        # The JPEG (~10 KB at 256 px), not the 256-px array (192 KB): a slider step is cached at a twentieth.
+        key = (latent.tobytes(), size, "JPEG")
+        jpeg = self._cache.get(key)
+        if jpeg is None:
+            jpeg = encode_image(self._tiles(latent[None], size, cache=False)[0])
+            self._cache.put(key, jpeg)
+        return jpeg
 
     def decode_png(self, latent: np.ndarray, size: int | None = None) -> bytes:
         """One latent (latent_dim,) -> lossless PNG bytes (model size unless `size` given), for export."""
@@ -243,24 +288,24 @@ class Renderer:
             raise ValueError("latents contain NaN or inf; check the operation that produced them")
         return array
 
-    def _tiles(self, latents: np.ndarray, size: int | None) -> list[np.ndarray]:
-        """Read-only uint8 tiles for (N, d) latents, from the cache where possible."""
-        if size is not None and size < 1:
-            raise ValueError(f"size must be a positive number of pixels, got {size}")
+    def _tiles(self, latents: np.ndarray, size: int | None, cache: bool = True) -> list[np.ndarray]:
+        """Read-only uint8 tiles for (N, d) latents, from and into the cache unless `cache` is False."""
+        _check_size(size)
         keys = [(np.ascontiguousarray(row).tobytes(), size) for row in latents]
-        tiles: list[np.ndarray | None] = [self._cache.get(key) for key in keys]
+        tiles: list[np.ndarray | None] = [self._cache.get(key) if cache else None for key in keys]
         if all(tile is not None for tile in tiles):
             return tiles  # type: ignore[return-value]
         if self._batcher is not None and len(keys) == 1:
             tile = _resize(self._batcher.submit(latents[0]), size)
             tile.flags.writeable = False
-            self._cache.put(keys[0], tile)
+            if cache:
+                self._cache.put(keys[0], tile)
             return [tile]
         with self._model_lock:
             # Another thread may have decoded some of these while this one waited.
             missing: dict[tuple[bytes, int | None], list[int]] = {}
             for position, key in enumerate(keys):
-                if tiles[position] is None:
+                if tiles[position] is None and cache:
                     tiles[position] = self._cache.get(key, count=False)
                 if tiles[position] is None:
                     missing.setdefault(key, []).append(position)
@@ -269,7 +314,8 @@ class Renderer:
                 for (key, positions), image in zip(missing.items(), images):
                     tile = _resize(image, size)
                     tile.flags.writeable = False
-                    self._cache.put(key, tile)
+                    if cache:
+                        self._cache.put(key, tile)
                     for position in positions:
                         tiles[position] = tile
         return tiles  # type: ignore[return-value]

@@ -12,8 +12,9 @@ import pytest
 import torch
 from PIL import Image
 
+from explorer import render
 from explorer.models.base import ExplorableModel
-from explorer.render import LatestOnly, Renderer, Superseded, resolve_device
+from explorer.render import ENTRY_OVERHEAD_BYTES, LatestOnly, Renderer, Superseded, resolve_device
 
 
 class TinyDecoder(torch.nn.Module):
@@ -78,6 +79,76 @@ def test_cache_evicts_the_least_recently_used_tile():
     assert decoder.decoded_batches == []
     renderer.decode_jpeg(b, 16)
     assert decoder.decoded_batches == [1]
+
+
+TILE_BYTES = 8 * 8 * 3 + 4 * 4 + ENTRY_OVERHEAD_BYTES  # an 8x8 RGB tile, its 4-float key, bookkeeping
+
+
+def test_cache_is_bounded_in_bytes_and_evicts_the_least_recently_used():
+    renderer, decoder = make_renderer(cache_mb=2.5 * TILE_BYTES / 2**20)
+    a, b, c = latents(3)
+    for z in (a, b, a, c):  # two tiles fit; a was used after b, so c evicts b
+        renderer.decode_images(z[None])
+    assert renderer.stats()["cached"] == 2
+    decoder.decoded_batches.clear()
+    renderer.decode_images(np.stack([a, c]))
+    assert decoder.decoded_batches == []
+    renderer.decode_images(b[None])
+    assert decoder.decoded_batches == [1]
+
+
+def test_stats_report_the_bytes_the_cache_holds():
+    renderer, _ = make_renderer(cache_mb=1)
+    renderer.decode_images(latents(3))
+    stats = renderer.stats()
+    assert stats["cached_mb"] == round(3 * TILE_BYTES / 2**20, 3) and stats["capacity_mb"] == 1
+
+
+def test_a_picture_larger_than_the_whole_cache_is_not_kept():
+    renderer, decoder = make_renderer(cache_mb=TILE_BYTES / 2**20)
+    z = latents(1)
+    renderer.grid_jpeg(z[None], size=64)  # a 64x64 tile: far more than the cache holds
+    renderer.decode_images(z)  # the 8x8 tile fits
+    assert renderer.stats()["cached"] == 1
+    renderer.grid_jpeg(z[None], size=64)
+    assert decoder.decoded_batches == [1, 1, 1]
+
+
+def test_decode_jpeg_caches_the_jpeg_not_the_display_size_pixels():
+    renderer, _ = make_renderer()
+    jpeg = renderer.decode_jpeg(latents(1)[0], 256)
+    stats = renderer.stats()
+    assert stats["cached"] == 1
+    assert stats["cached_mb"] == round((len(jpeg) + 4 * 4 + ENTRY_OVERHEAD_BYTES) / 2**20, 3) < 0.1 * 256 * 256 * 3 / 2**20
+
+
+def test_a_cached_jpeg_is_neither_decoded_nor_encoded_again(monkeypatch):
+    renderer, decoder = make_renderer()
+    z = latents(1)[0]
+    first = renderer.decode_jpeg(z, 256)
+
+    def encode_again(*args, **kwargs):
+        raise AssertionError("a cache hit encoded the picture again")
+
+    monkeypatch.setattr(render, "encode_image", encode_again)
+    assert renderer.decode_jpeg(z, 256) is first
+    assert decoder.decoded_batches == [1]
+
+
+def test_a_jpeg_miss_goes_through_the_micro_batcher_and_the_hit_does_not():
+    renderer, decoder = make_renderer(batch_window_ms=0)
+    z = latents(1)[0]
+    first = renderer.decode_jpeg(z, 64)
+    assert renderer.decode_jpeg(z, 64) == first
+    assert renderer.stats()["micro_batching"]["requests"] == 1 and decoder.decoded_batches == [1]
+
+
+def test_jpegs_and_tiles_of_one_latent_are_cached_apart():
+    renderer, decoder = make_renderer()
+    z = latents(1)[0]
+    renderer.decode_jpeg(z, 8)
+    image = renderer.decode_images(z[None])[0]  # the JPEG cannot stand in for the exact pixels
+    assert decoder.decoded_batches == [1, 1] and image.shape == (8, 8, 3)
 
 
 def test_grid_jpeg_has_the_pixel_size_of_its_tiles_and_gaps():
@@ -165,7 +236,7 @@ class FlakyModel:
         self.moves: list[str] = []
         self.batches: list[int] = []
 
-    def to(self, device: torch.device) -> "FlakyModel":
+    def to(self, device: torch.device) -> FlakyModel:
         self.device = torch.device(device)
         self.moves.append(str(self.device))
         return self
@@ -249,7 +320,7 @@ def test_only_the_newest_waiting_request_runs_and_stale_ones_are_dropped():
         thread = threading.Thread(target=request, args=(value,))
         thread.start()
         threads.append(thread)
-        wait_until(lambda: latest.pending("slider") == value + 1)
+        wait_until(lambda waiting=value + 1: latest.pending("slider") == waiting)
     release.set()
     for thread in threads:
         thread.join(5)
