@@ -17,8 +17,11 @@ from explorer.app.hosting import Slot, hosting, sessions
 from explorer.app.resources import PackUnavailable, default_pack, installed_packs, resources_for
 from explorer.app.state import VIEW_TITLES, VIEWS, Session, link_for
 from explorer.app.urlstate import LATENT_KEYS, Link, read_link
+from explorer.memory import TrimAfterSessions
 
 log = logging.getLogger(__name__)
+# Memory that closed sessions freed goes back to the system shortly after they close.
+_trim_after_sessions = TrimAfterSessions()
 
 CSS = """
 .explore-image img, .jdiagram img, .sample-grid img { border-radius: 4px; }
@@ -270,6 +273,7 @@ def _hold_place(slot: Slot, main: pn.Column, sidebar: pn.Column) -> None:
         slot.release()
         return
     doc.on_session_destroyed(lambda session_context: slot.release())
+    doc.on_session_destroyed(_trim_after_sessions.session_destroyed)
     timeout = hosting().idle_timeout_s
     if timeout is None:
         return
