@@ -3,8 +3,8 @@
     python scripts/load_test.py                                # 30 protocol + 8 browser clients, 60 s, emoji
     python scripts/load_test.py --sessions 8 --seconds 15      # the bench's quick size
     python scripts/load_test.py --browser-sessions 0           # protocol clients only (light on the CPU)
-    python scripts/load_test.py --serve-args="--num-threads 4" # the same load on a threaded server
-    python scripts/load_test.py --server-env OMP_NUM_THREADS=1 # torch decoding on one thread
+    python scripts/load_test.py --serve-args=""                # one server process instead of one per core
+    python scripts/load_test.py --serve-args="--num-procs 0 --torch-threads 2"  # more decoding threads
 
 Prints the figures as JSON (the same as `latent-explorer bench --only serve`'s "load" part).
 """
@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="Bokeh-protocol clients (default: %(default)s; 0: none)")
     parser.add_argument("--seconds", type=float, default=bench.FULL["seconds"], help="load duration (default: %(default)s)")
     parser.add_argument("--pack", default=None, help="pack to serve (default: the default pack, else a stand-in)")
-    parser.add_argument("--serve-args", default="", help="extra arguments for `latent-explorer serve`, quoted")
+    parser.add_argument("--serve-args", default=" ".join(bench.WORKSHOP_SERVE_ARGS),
+                        help="extra arguments for `latent-explorer serve`, quoted (default: %(default)r, "
+                             "the workshop recipe of docs/hosting.md)")
     parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                         help="an environment variable for the server, e.g. OMP_NUM_THREADS=1 (repeatable)")
     args = parser.parse_args(argv)

@@ -49,10 +49,11 @@ def test_load_reports_step_latency_for_browser_and_protocol_clients_without_erro
         phase = load[kind]
         assert phase["sessions"] == 2 and phase["steps"] > 0, phase
         assert phase["errors"]["value"] == 0, phase["error_examples"]
-        assert isinstance(phase["step_p95_ms"]["met"], bool)
         assert phase["step_ms"]["p50"] <= phase["step_ms"]["p95"]
         assert phase["fresh_page_first_image_s"]["idle"] is not None
         assert set(phase["cpu"]) >= {"server_cpu_s", "clients_cpu_s", "other_cpu_s", "server_share"}
+    assert isinstance(load["protocol"]["step_p95_ms"]["met"], bool)  # the workshop target
+    assert load["browser"]["step_p95_ms"] >= load["browser"]["step_ms"]["p50"]
     assert "browser.step_p95_ms" in format_figures(load)
 
 

@@ -4,7 +4,8 @@ load: N clients each move the Explore attribute sliders STEPS_PER_S times a seco
 against `latent-explorer serve` (a subprocess; the default pack, or browser.py's stand-in). Two
 kinds of client, each kind against a fresh server:
 
-- browser: one headless Chromium, one context (a separate user) per client. The page itself
+- browser: one headless Chromium, one context (a separate user) per client; reported without
+  the target, which is the workshop's (30 protocol clients). The page itself
   presses arrow keys on the sliders' handles and times key-down -> the next new picture painted
   (decoded, then the next animation frame, as browser.py counts it); the loop runs in the page,
   so the Python driver is off the measured path. Chromium shares the machine's cores with the
@@ -61,6 +62,10 @@ from explorer.benchmarks.browser import CHROMIUM, CHROMIUM_ARGS, _pack
 # more than one core themselves, so they measure the clients' CPU as much as the server.
 QUICK = {"browser_sessions": 4, "protocol_sessions": 8, "seconds": 15.0, "soak_sessions": 40}
 FULL = {"browser_sessions": 8, "protocol_sessions": 30, "seconds": 60.0, "soak_sessions": 200}
+# The load runs against the workshop recipe of docs/hosting.md: one server process per core.
+# The soak runs one process: memory per session is what it measures, and with N processes the
+# same sessions spread over N copies of it.
+WORKSHOP_SERVE_ARGS = ("--num-procs", "0")
 STEPS_PER_S = 4.0
 STEP_TIMEOUT_S = 10.0
 OPEN_TIMEOUT_S = 120.0
@@ -164,12 +169,15 @@ def run(quick: bool) -> dict[str, Any]:
 
 def benchmark(pack: str, env: dict[str, str], browser_sessions: int, protocol_sessions: int, seconds: float,
               soak_sessions: int, settle_s: float = SETTLE_S, soak_warmup: int = SOAK_WARMUP_SESSIONS,
-              serve_args: tuple[str, ...] = ()) -> dict[str, Any]:
+              load_serve_args: tuple[str, ...] = WORKSHOP_SERVE_ARGS,
+              soak_serve_args: tuple[str, ...] = ()) -> dict[str, Any]:
     """The whole section for `pack` (found through `env`): {"load": {...}, "soak": {...}}."""
     return {
-        "serve_args": " ".join(serve_args),
-        "load": measure_load(pack, env, browser_sessions, protocol_sessions, seconds, serve_args),
-        "soak": measure_soak(pack, env, soak_sessions, settle_s=settle_s, serve_args=serve_args, warmup=soak_warmup),
+        "load": {"serve_args": " ".join(load_serve_args),
+                 **measure_load(pack, env, browser_sessions, protocol_sessions, seconds, load_serve_args)},
+        "soak": {"serve_args": " ".join(soak_serve_args),
+                 **measure_soak(pack, env, soak_sessions, settle_s=settle_s, serve_args=soak_serve_args,
+                                warmup=soak_warmup)},
     }
 
 
@@ -260,8 +268,16 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
-    """Resident set size of process `pid` in MiB (VmRSS)."""
-    return _status_kb(pid, "VmRSS") / 1024
+    """Resident set size of process `pid` and its descendants (a --num-procs server's workers) in MiB.
+
+    Pages the workers still share with their parent after the fork count once per process, so
+    this overstates what a multi-process server takes; it is exact for one process.
+    """
+    total = 0
+    for member in _descendants(_process_table(), pid):
+        with contextlib.suppress(OSError, ValueError):
+            total += _status_kb(member, "VmRSS")
+    return total / 1024
 
 
 def _status_kb(pid: int, field: str) -> int:
@@ -594,6 +610,7 @@ async def _load_phase(kind: str, server: Server, browser, count: int, seconds: f
     fresh_s = [seconds for seconds, _, _ in opened_pages]
     timed = [step for o in outcomes for step in o["steps"]]
     steps = np.asarray([ms for _, ms in timed], dtype=float)
+    p95 = float(np.percentile(steps, 95)) if steps.size else float("inf")
     # A session being opened holds the server's one event loop: the steps that began then, or in
     # the second after, are the tail.
     opening = np.asarray([any(began <= at <= ended + 1.0 for _, began, ended in opened_pages) for at, _ in timed],
@@ -614,7 +631,9 @@ async def _load_phase(kind: str, server: Server, browser, count: int, seconds: f
         "step_ms": _summary(steps, 1),
         "step_ms_while_a_page_opens": {"steps": int(opening.sum()), **_summary(steps[opening], 1)},
         "step_ms_otherwise": {"steps": int((~opening).sum()), **_summary(steps[~opening], 1)},
-        "step_p95_ms": target(float(np.percentile(steps, 95)) if steps.size else float("inf"), TARGET_STEP_P95_MS),
+        # The target is the workshop's (30 sessions, protocol clients). A few Chromium pages on the
+        # server's own cores measure the browsers' appetite for CPU as much as the server.
+        "step_p95_ms": (target(p95, TARGET_STEP_P95_MS) if kind == "protocol" else round(p95, 1)),
         "fresh_page_first_image_s": {"idle": idle_first_image_s,
                                      "under_load": [s for s in fresh_s],
                                      "worst_under_load": max((s for s in fresh_s if s is not None), default=None)},
