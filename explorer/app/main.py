@@ -198,7 +198,7 @@ def create_app() -> pn.viewable.Viewable:
     if slot is None:
         return server_full_page(sessions.limit)
     try:
-        template, main, sidebar = _explorer_page()
+        template, main, sidebar, _ = _explorer_page()
     except BaseException:
         slot.release()
         raise
@@ -215,11 +215,9 @@ def warm_up() -> None:
 
     doc = Document()
     with set_curdoc(doc):
-        template, main, _ = _explorer_page()
-        for app in main.objects:
-            if isinstance(app, ExplorerApp):
-                for name in VIEWS:
-                    app._build_or_explain(name)
+        template, _, _, app = _explorer_page()
+        for name in VIEWS if app is not None else ():
+            app._build_or_explain(name)
         template.server_doc(doc)
         _cleanup_doc(doc)
 
@@ -245,8 +243,9 @@ def _serve_styles_locally(doc) -> None:
     doc.add_next_tick_callback(patch_roots)
 
 
-def _explorer_page() -> tuple[pn.template.BaseTemplate, pn.Column, pn.Column]:
-    """The template, with the columns that hold the session's main area and sidebar."""
+def _explorer_page() -> tuple[pn.template.BaseTemplate, pn.Column, pn.Column, ExplorerApp | None]:
+    """The template, the columns that hold the session's main area and sidebar, and the app
+    (None when no pack can be opened)."""
     pn.extension(raw_css=[CSS], notifications=False)
     # Bootstrap, not Fast or Material: those fetch Google fonts, which offline servers cannot.
     template = pn.template.BootstrapTemplate(
@@ -259,10 +258,10 @@ def _explorer_page() -> tuple[pn.template.BaseTemplate, pn.Column, pn.Column]:
         app = ExplorerApp(_query())
     except PackUnavailable as error:
         main.append(pn.pane.Alert(f"**No pack to explore.** {error}", alert_type="danger"))
-        return template, main, sidebar
+        return template, main, sidebar, None
     sidebar.extend(app.sidebar())
     main.append(app)
-    return template, main, sidebar
+    return template, main, sidebar, app
 
 
 def _hold_place(slot: Slot, main: pn.Column, sidebar: pn.Column) -> None:

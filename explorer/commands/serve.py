@@ -11,7 +11,6 @@ import gc
 import math
 import os
 import sys
-import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -180,16 +179,12 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1 if processes > 1 else threads)
     if not args.no_warm:
         try:
-            resources = resources_for(args.pack)
+            resources_for(args.pack)
         except PackUnavailable as error:
             print(f"latent-explorer serve: {error}", file=sys.stderr)
             return 2
-        if processes > 1:
-            resources.attribute_summary()  # computed once, before the fork, and shared by the workers
-        else:
-            # The attribute table (every vector judged) is shared by all sessions: build it while
-            # the first visitor is still on the Explore view.
-            threading.Thread(target=resources.attribute_summary, name="warm-attributes", daemon=True).start()
+        # Every view once, the attribute table (every vector judged) with it: computed before the
+        # workers fork, and shared by them.
         warm_up()
     num_threads = args.num_threads if args.num_threads is not None else (PUBLIC_NUM_THREADS if args.public else None)
     if num_threads is not None:

@@ -55,6 +55,25 @@ def test_every_view_can_be_built_and_rewrites_the_link(tiny_pack):
         assert f"view={name}" in app.link_anchor.object
 
 
+def test_the_warm_up_page_builds_every_view_and_the_attribute_table(tiny_pack, monkeypatch):
+    from explorer.app import main as app_main
+    from explorer.app.resources import configure, resources_for
+    from explorer.app.state import VIEWS
+
+    configure(default_pack=tiny_pack, device="cpu")
+    built = []
+    build = app_main.ExplorerApp.build
+    monkeypatch.setattr(app_main.ExplorerApp, "build", lambda self, name: built.append(name) or build(self, name))
+    summaries = []
+    resources = resources_for(tiny_pack)
+    summary = resources.attribute_summary
+    monkeypatch.setattr(resources, "attribute_summary", lambda: summaries.append(1) or summary())
+
+    app_main.warm_up()
+
+    assert set(built) == set(VIEWS) and summaries
+
+
 @pytest.mark.parametrize("settings, expected", [
     ({"sampler": "polarity", "rho": "1.5", "seed": "12"}, {"sampler": "polarity", "rho": 1.5, "seed": 12}),
     ({"sampler": "bogus", "rho": "nan", "trunc": "99"}, {}),
