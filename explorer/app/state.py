@@ -196,15 +196,9 @@ class ExploreState(param.Parameterized):
         ticket = self._next_ticket()
         self._show(ticket, await self.resources.jpeg_off_loop(self.current_latent(), self.size, self._channel))
 
-    def set_strength(self, name: str, value: float, final: bool = False) -> None:
-        """Move one slider: redraw now; on release (`final`) also commit the latent to the link."""
-        self.strengths = {**self.strengths, name: float(value)}
-        self.render()
-        if final:
-            self.session.set_latent(self.current_latent(), "explore-slider")
-
     async def move_slider(self, name: str, value: float, final: bool = False) -> None:
-        """`set_strength` for a live drag: the picture is decoded off the event loop."""
+        """Move one slider: redraw (decoding off the event loop); on release (`final`) also commit
+        the latent to the link."""
         self.strengths = {**self.strengths, name: float(value)}
         latent = self.current_latent()
         await self.render_off_loop()

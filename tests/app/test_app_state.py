@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 
 import numpy as np
 import pytest
@@ -59,22 +61,12 @@ def test_explore_renders_a_jpeg_of_the_current_latent(session):
     assert explore.image[:2] == b"\xff\xd8"
 
 
-def test_moving_a_slider_changes_the_picture_but_commits_only_on_release(session):
-    explore = S.ExploreState(session)
-    explore.render()
-    before, version = explore.image, session.link_version
-    name = explore.attributes[0]
-    explore.set_strength(name, 2.0)
-    assert explore.image != before and session.link_version == version
-    explore.set_strength(name, 2.0, final=True)
-    assert session.link_version == version + 1
-    np.testing.assert_allclose(session.latent, explore.base + 2.0 * explore.vector(name), rtol=1e-5)
+def move(explore: S.ExploreState, name: str, value: float, final: bool = False) -> None:
+    """One slider move as the Explore view makes it (its picture decoded on a render thread)."""
+    asyncio.run(explore.move_slider(name, value, final=final))
 
 
-def test_a_live_slider_move_decodes_off_the_event_loop_and_commits_on_release(session):
-    import asyncio
-    import threading
-
+def test_moving_a_slider_changes_the_picture_off_the_event_loop_but_commits_only_on_release(session):
     explore = S.ExploreState(session)
     explore.render()
     before, version, name = explore.image, session.link_version, explore.attributes[0]
@@ -87,9 +79,9 @@ def test_a_live_slider_move_decodes_off_the_event_loop_and_commits_on_release(se
 
     explore.resources.jpeg = spy
     try:
-        asyncio.run(explore.move_slider(name, 2.0))
+        move(explore, name, 2.0)
         assert explore.image != before and session.link_version == version
-        asyncio.run(explore.move_slider(name, 2.0, final=True))
+        move(explore, name, 2.0, final=True)
     finally:
         del explore.resources.jpeg
     assert threads and all(thread is not threading.main_thread() for thread in threads)
@@ -109,13 +101,13 @@ def test_a_picture_that_finishes_late_never_replaces_a_newer_one(session):
 def test_a_slider_commit_does_not_reset_the_sliders(session):
     explore = S.ExploreState(session)
     name = explore.attributes[0]
-    explore.set_strength(name, 1.5, final=True)
+    move(explore, name, 1.5, final=True)
     assert explore.strengths[name] == 1.5
 
 
 def test_a_latent_from_another_view_resets_the_sliders_and_becomes_the_base(session):
     explore = S.ExploreState(session)
-    explore.set_strength(explore.attributes[0], 1.0)
+    move(explore, explore.attributes[0], 1.0)
     target = np.ones(session.latent_dim, np.float32)
     session.set_latent(target, "mine")
     assert explore.strengths == {} and np.array_equal(explore.base, target)
