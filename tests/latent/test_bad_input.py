@@ -49,6 +49,18 @@ CASES = [
     ("unknown prior", lambda: latent.prior_report(batch, "laplace"), r"prior must be one of .*got 'laplace'"),
     ("zero bins", lambda: latent.norm_histogram(batch, bins=0), r"bins must be an int >= 1, got 0"),
     ("zero latent size", lambda: latent.gaussian_shell_radius(0), r"d must be an int >= 1, got 0"),
+    ("one-latent PCA", lambda: latent.principal_directions(ok[None]), r"latents must hold at least 2 latents"),
+    ("zero PCA count", lambda: latent.principal_directions(batch, count=0), r"count must be an int >= 1, got 0"),
+    ("1-D SeFa weight", lambda: latent.sefa_directions(ok), r"weight must have shape \(n, d\)"),
+    ("NaN group", lambda: latent.custom_direction(batch, [[np.nan] * 4]), r"latents_b must be finite"),
+    ("groups differ in size", lambda: latent.custom_direction(batch, np.ones((2, 3))), r"latents_b has latent size 3"),
+    ("zero direction", lambda: latent.orthogonalise(0 * ok, batch[:1]), r"direction is the zero vector"),
+    ("1-D locks", lambda: latent.orthogonalise(ok, ok), r"locks must have shape \(n, d\)"),
+    ("masks of other length", lambda: latent.name_direction(batch, ok, {"A": flags[:3]}), r"masks\['A'\] must have"),
+    ("negative l2", lambda: latent.fit_logistic(batch, flags, l2=-1.0), r"l2 must be a finite positive number"),
+    ("judge of other size", lambda: latent.side_effects(np.ones(3), latent.atdot_judges(batch * flags[:, None], labels,
+                                                                                       min_count=1)),
+     r"judge 'A' gradient has latent size 4"),
 ]
 
 
