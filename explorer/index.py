@@ -382,7 +382,7 @@ def build_pack_index(
 ) -> PackIndex:
     """Encode `dataset` (a pack's held-out split) with the pack's model on `device` and index it.
 
-    `device` is a concrete device (`explorer.render.resolve_device` turns "auto" into one).
+    `device` is a concrete device (`explorer.devices.resolve_device` turns "auto" into one).
     `metric` defaults to the card's `index.metric`, else DEFAULT_METRIC. The model goes back
     to its previous device afterwards.
     """

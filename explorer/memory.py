@@ -15,12 +15,13 @@ import ctypes
 import ctypes.util
 import gc
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import psutil
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +35,12 @@ class Released:
 
     collected: int
     trimmed: bool
-    rss_before_mb: float | None
-    rss_after_mb: float | None
+    rss_before_mb: float
+    rss_after_mb: float
 
     @property
-    def released_mb(self) -> float | None:
-        """How much the resident set shrank, where /proc tells (Linux)."""
-        if self.rss_before_mb is None or self.rss_after_mb is None:
-            return None
+    def released_mb(self) -> float:
+        """How much the resident set shrank."""
         return self.rss_before_mb - self.rss_after_mb
 
 
@@ -62,14 +61,9 @@ def _load_malloc_trim() -> Callable[[int], int] | None:
 _malloc_trim = _load_malloc_trim()
 
 
-def rss_mb() -> float | None:
-    """This process's resident set size in MiB, or None where /proc/self/statm is missing."""
-    try:
-        with open("/proc/self/statm") as statm:
-            pages = int(statm.read().split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+def rss_mb() -> float:
+    """This process's resident set size in MiB."""
+    return psutil.Process().memory_info().rss / 2**20
 
 
 def release_free_memory() -> Released:

@@ -17,6 +17,7 @@ import torch
 from tqdm import tqdm
 
 from explorer.atomic import atomic_file
+from explorer.devices import resolve_device
 from explorer.latent.sampling import (
     PRIORS,
     effective_sample_size,
@@ -109,15 +110,6 @@ class SamplerPool:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
         latents = resample(self.latents, log_weights, n, seed, replace=False)
         return latents, effective_sample_size(log_weights)
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' -> CUDA when present, else CPU; 'cuda' without a GPU is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' asked for, but torch sees no CUDA GPU; use --device cpu or auto")
-    return torch.device(device)
 
 
 def build_pool(

@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 
 from explorer.batching import MicroBatcher
+from explorer.devices import resolve_device
 from explorer.models.base import ExplorableModel
 
 log = logging.getLogger(__name__)
@@ -33,19 +34,6 @@ JPEG_QUALITY = 90
 CACHE_MB = 256.0
 CUDA_BATCH_WINDOW_MS = 3.0
 T = TypeVar("T")
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """The torch device for a name: "auto" is CUDA when available, else the CPU; others are checked."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as error:
-        raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'") from error
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but CUDA is not available here: use 'auto' or 'cpu'")
-    return resolved
 
 
 def default_batch_window_ms(device: torch.device) -> float:

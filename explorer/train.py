@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 
 from explorer.atomic import atomic_file
 from explorer.data.base import ImageDataset
+from explorer.devices import resolve_device
 from explorer.models.gan import GAN, Discriminator, recalibrate_batchnorm
 from explorer.models.vae import ConvVAE, kl_per_dimension
 
@@ -75,16 +76,6 @@ RECIPES: dict[str, Recipe] = {
     "fashion-gan": Recipe("fashion", "gan", dict(latent_dim=32, base_width=64, max_width=128), epochs=20,
                           learning_rate=2e-4, encoder_epochs=5),
 }
-
-
-def resolve_device(requested: str | None = None) -> torch.device:
-    """The requested torch device, else CUDA when available, else CPU."""
-    if requested in (None, "", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(requested)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {requested!r} was asked for but CUDA is not available; use --device cpu")
-    return device
 
 
 def build_model(recipe: Recipe, image_shape: tuple[int, int, int]) -> ConvVAE | GAN:

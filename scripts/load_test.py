@@ -14,10 +14,9 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import tempfile
-from pathlib import Path
 
 from explorer.benchmarks import serve as bench
+from explorer.benchmarks.harness import pack_to_serve
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     protocol = args.protocol_sessions if args.sessions is None else args.sessions
     if min(browser, protocol) < 0 or args.seconds <= 0:
         parser.error("session counts must be >= 0 and --seconds > 0")
-    with tempfile.TemporaryDirectory(prefix="latent-explorer-load-") as folder:
-        pack, env, source = (args.pack, {}, f"pack {args.pack!r}") if args.pack else bench._pack(Path(folder))
+    with pack_to_serve(args.pack) as (pack, env, source):
         env = {**env, **dict(item.split("=", 1) for item in args.server_env)}
         figures = bench.measure_load(pack, env, browser, protocol, args.seconds, tuple(shlex.split(args.serve_args)))
     print(bench.as_json({"pack": source, "serve_args": args.serve_args, "server_env": args.server_env, **figures}))

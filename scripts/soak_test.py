@@ -12,10 +12,9 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import tempfile
-from pathlib import Path
 
 from explorer.benchmarks import serve as bench
+from explorer.benchmarks.harness import pack_to_serve
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,8 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--server-env takes NAME=VALUE, got {args.server_env}")
     if args.sessions < 1 or args.at_once < 1 or args.settle < 0:
         parser.error("--sessions and --at-once must be >= 1 and --settle >= 0")
-    with tempfile.TemporaryDirectory(prefix="latent-explorer-soak-") as folder:
-        pack, env, source = (args.pack, {}, f"pack {args.pack!r}") if args.pack else bench._pack(Path(folder))
+    with pack_to_serve(args.pack) as (pack, env, source):
         env = {**env, **dict(item.split("=", 1) for item in args.server_env)}
         figures = bench.measure_soak(pack, env, args.sessions, args.at_once, args.settle, args.fresh_start,
                                      tuple(shlex.split(args.serve_args)))

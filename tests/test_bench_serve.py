@@ -9,6 +9,7 @@ import pytest
 
 from explorer.bench import format_figures
 from explorer.benchmarks import serve as serve_bench
+from explorer.benchmarks.harness import chromium_missing
 
 
 def _tiny_pack_module():
@@ -38,8 +39,8 @@ def test_slider_walk_moves_one_slider_per_gesture_and_comes_back():
 @pytest.mark.browser
 @pytest.mark.slow
 def test_load_reports_step_latency_for_browser_and_protocol_clients_without_errors(tiny_pack):
-    if not Path(serve_bench.CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {serve_bench.CHROMIUM}; set $CHROMIUM")
+    if missing := chromium_missing():
+        pytest.skip(missing)
     pytest.importorskip("playwright.async_api")
     pack, env = tiny_pack
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from explorer import render
 from explorer.models.base import ExplorableModel
-from explorer.render import ENTRY_OVERHEAD_BYTES, LatestOnly, Renderer, Superseded, resolve_device
+from explorer.render import ENTRY_OVERHEAD_BYTES, LatestOnly, Renderer, Superseded
 
 
 class TinyDecoder(torch.nn.Module):
@@ -202,25 +202,6 @@ def test_bad_latents_raise_value_error(call, message):
     renderer, _ = make_renderer()
     with pytest.raises(ValueError, match=message):
         call(renderer)
-
-
-def test_auto_device_is_cpu_without_cuda(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert resolve_device("auto") == torch.device("cpu")
-
-
-def test_auto_device_is_cuda_when_available(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert resolve_device("auto") == torch.device("cuda")
-    assert resolve_device("cuda:1") == torch.device("cuda:1")
-
-
-def test_asking_for_cuda_without_it_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(ValueError, match="CUDA is not available"):
-        resolve_device("cuda")
-    with pytest.raises(ValueError, match="unknown device"):
-        resolve_device("tpu-ish")
 
 
 class FlakyModel:

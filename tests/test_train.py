@@ -13,7 +13,7 @@ from explorer import train as training
 from explorer.cli import main
 from explorer.data.base import ImageDataset
 from explorer.models import check_contract, load_builtin
-from explorer.train import Recipe, atomic_write, resolve_device, train_model
+from explorer.train import Recipe, atomic_write, train_model
 
 TINY_VAE = Recipe("digits", "vae", dict(latent_dim=4, base_width=8, max_width=16), epochs=1, batch_size=64)
 TINY_GAN = Recipe("digits", "gan", dict(latent_dim=4, base_width=8, max_width=16), epochs=1, batch_size=64,
@@ -173,17 +173,6 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
     with pytest.raises(RuntimeError):
         atomic_write(path, fail)
     assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["card.json"]
-
-
-def test_device_defaults_to_cuda_when_available_and_honours_an_override():
-    assert resolve_device(None).type == ("cuda" if torch.cuda.is_available() else "cpu")
-    assert resolve_device("cpu") == torch.device("cpu")
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_asking_for_cuda_without_it_is_a_clear_error():
-    with pytest.raises(ValueError, match="CUDA is not available"):
-        resolve_device("cuda")
 
 
 def test_train_command_rejects_an_unknown_pack(tmp_path, capsys):

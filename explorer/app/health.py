@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import sys
 import time
 from typing import Any
 
@@ -22,19 +20,9 @@ from tornado.web import RequestHandler
 
 from explorer.app.hosting import hosting, sessions
 from explorer.app.resources import loaded_resources
+from explorer.memory import rss_mb
 
 STARTED = time.monotonic()
-
-
-def rss_mb() -> float:
-    """This process's resident memory in MiB (Linux: now; elsewhere: the peak)."""
-    try:
-        with open("/proc/self/statm") as statm:
-            pages = int(statm.read().split()[1])
-        return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
-    except (OSError, ValueError, IndexError):
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-        return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
 
 
 def health_report() -> dict[str, Any]:
@@ -49,7 +37,7 @@ def health_report() -> dict[str, Any]:
         "public": limits.public,
         "packs": [{"name": r.name, "renderer": r.renderer.stats()} for r in loaded_resources()],
         "uptime_s": round(time.monotonic() - STARTED, 1),
-        "rss_mb": rss_mb(),
+        "rss_mb": round(rss_mb(), 1),
         "pid": os.getpid(),
     }
 

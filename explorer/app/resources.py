@@ -106,8 +106,9 @@ class PackResources:
     @classmethod
     def open(cls, name: str, device: str = "auto", batch_window_ms: float | None = None) -> "PackResources":
         """Open pack `name` and its renderer; PackUnavailable says what is wrong or what is installed."""
+        from explorer.devices import resolve_device
         from explorer.packs import PackError, open_pack
-        from explorer.render import Renderer, default_batch_window_ms, resolve_device
+        from explorer.render import Renderer, default_batch_window_ms
 
         try:
             pack = open_pack(name)

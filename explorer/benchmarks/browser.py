@@ -1,8 +1,8 @@
 """Benchmark: slider-to-paint latency in a real browser, end to end.
 
 Serves the app (`latent-explorer serve`, a subprocess) on the default pack, or, when it cannot
-be opened, on a stand-in pack written to a temporary folder (an untrained emoji-sized ConvVAE:
-the cost of a decode does not depend on the weights' values). Headless Chromium opens the
+be opened, on the harness's stand-in pack (an untrained emoji-sized ConvVAE: the cost of a
+decode does not depend on the weights' values). Headless Chromium opens the
 Explore view and steps an attribute slider with the keyboard; the page itself records when each
 key went down and when the next new picture was painted (a MutationObserver on the image, then
 the image's own decode, then the animation frame that draws it), so the figure covers browser ->
@@ -14,19 +14,21 @@ then measures how many pictures per second follow a continuous drag.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from explorer.bench import target
+from explorer.benchmarks.harness import (
+    OPEN_TIMEOUT_S,
+    VIEWPORT,
+    chromium_missing,
+    launch_chromium,
+    pack_to_serve,
+    served,
+)
 
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 QUICK = {"steps": 12, "drag_seconds": 1.5}
 FULL = {"steps": 60, "drag_seconds": 4.0}
 TARGET_STEP_P95_MS = 50.0
@@ -67,13 +69,10 @@ PROBE = """
 
 def run(quick: bool) -> dict[str, Any]:
     """Slider-to-paint latency (keyboard steps) and drag update rate, with the pack used."""
-    if not Path(CHROMIUM).exists():
-        return {"skipped": f"no Chromium at {CHROMIUM}; set $CHROMIUM"}
+    if missing := chromium_missing():
+        return {"skipped": missing}
     config = QUICK if quick else FULL
-    with tempfile.TemporaryDirectory(prefix="latent-explorer-bench-") as folder:
-        pack, env, source = _pack(Path(folder))
-        from explorer.benchmarks.serve import served  # serve imports this module: import late
-
+    with pack_to_serve() as (pack, env, source):
         started = time.perf_counter()
         with served(pack, env) as server:
             startup_s = time.perf_counter() - started
@@ -97,12 +96,12 @@ def _measure(url: str, steps: int, drag_seconds: float) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport=VIEWPORT)
             started = time.perf_counter()
             page.goto(url)
-            page.locator(".explore-image img").first.wait_for(timeout=120_000)
+            page.locator(".explore-image img").first.wait_for(timeout=OPEN_TIMEOUT_S * 1000)
             first_paint_s = time.perf_counter() - started
             page.evaluate(PROBE)
             handle = page.locator(".attribute-slider .noUi-handle").first
@@ -152,52 +151,3 @@ def _drag(page, handle, seconds: float) -> tuple[float, float]:
         time.sleep(0.05)
     last = page.evaluate("() => window.__paints[window.__paints.length - 1]")
     return rate, round(max(0.0, last - released), 1)
-
-
-def _pack(folder: Path) -> tuple[str, dict[str, str], str]:
-    """(pack name, environment, description): the default pack, else a stand-in written to `folder`."""
-    from explorer.packs import DEFAULT_PACK, PackError, open_pack
-
-    try:
-        pack = open_pack(DEFAULT_PACK)
-        pack.index  # noqa: B018  (the app needs it; fail here if it is missing)
-        return DEFAULT_PACK, {}, f"pack {DEFAULT_PACK!r}"
-    except (PackError, OSError, ValueError) as error:
-        why = f"{type(error).__name__}: {error}"
-    return "stand-in", _write_stand_in(folder), f"stand-in: untrained ConvVAE 64x64x3, latent 32 ({why})"
-
-
-def _write_stand_in(root: Path, count: int = 256) -> dict[str, str]:
-    """An untrained emoji-sized ConvVAE pack with an index of its own decodes and random labels."""
-    import hashlib
-    import io
-    import json
-
-    import torch
-
-    from explorer.index import PackIndex
-    from explorer.models.base import ExplorableModel
-    from explorer.models.vae import ConvVAE
-
-    torch.manual_seed(0)
-    config = dict(image_size=64, channels=3, latent_dim=32)
-    model = ConvVAE(**config).eval()
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    weights = buffer.getvalue()
-    assets = root / "assets" / "stand-in"
-    assets.mkdir(parents=True)
-    (assets / "model.pt").write_bytes(weights)
-    card = {"dataset": {"name": "stand-in"},
-            "model": {"architecture": "ConvVAE", "config": config, "weights_sha256": hashlib.sha256(weights).hexdigest()}}
-    (assets / "card.json").write_text(json.dumps(card))
-    explorable = ExplorableModel(model)
-    # The index holds prior draws and their decodes (an untrained encoder maps every image to
-    # about the same latent, which would make every attribute vector vanish).
-    latents = np.random.default_rng(0).standard_normal((count, 32)).astype(np.float32)
-    images = (explorable.decode_latents(latents) * 255).astype(np.uint8)
-    # Labels tied to the latents, so attribute vectors are long enough to move the picture.
-    labels = {"a": latents[:, 0] > 0, "b": latents[:, 1] > 0.5}
-    PackIndex.create(latents, images, pack="stand-in", weights_hash=hashlib.sha256(weights).hexdigest()[:16],
-                     labels=labels).save(root / "indexes" / "stand-in")
-    return {"LATENT_EXPLORER_ASSETS": str(root / "assets"), "LATENT_EXPLORER_INDEXES": str(root / "indexes")}

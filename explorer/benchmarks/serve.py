@@ -1,7 +1,7 @@
 """Benchmark: the served app under a workshop's load, and its memory over many sessions.
 
 load: N clients each move the Explore attribute sliders STEPS_PER_S times a second for a while,
-against `latent-explorer serve` (a subprocess; the default pack, or browser.py's stand-in). Two
+against `latent-explorer serve` (a subprocess; the default pack, or the harness's stand-in). Two
 kinds of client, each kind against a fresh server:
 
 - browser: one headless Chromium, one context (a separate user) per client; reported without
@@ -10,22 +10,21 @@ kinds of client, each kind against a fresh server:
   (decoded, then the next animation frame, as browser.py counts it); the loop runs in the page,
   so the Python driver is off the measured path. Chromium shares the machine's cores with the
   server, so N is kept small.
-- protocol: a Bokeh-protocol websocket client per session, no browser: it opens the page as a
-  browser does (GET, then the websocket with the page's token, then "document ready"), sends
-  slider values as a drag does (`value` per frame, `value_throttled` on release) and times
-  send -> the picture's new `src` received (no decode, no paint). It costs almost no CPU, so it
-  reaches workshop-sized N on a small machine.
+- protocol: a Bokeh-protocol websocket client per session (protocol.py), no browser: it sends
+  slider values as a drag does and times send -> the picture's new `src` received (no decode,
+  no paint). It costs almost no CPU, so it reaches workshop-sized N on a small machine.
 
 Both walk the sliders the same way (SliderWalk), so latents seldom repeat and every step costs a
 decode. A step waits for its picture (or STEP_TIMEOUT_S) before the next is due: a user who sees
 a slow picture does not outrun it, and each latency belongs to exactly one step. While the load
 runs, a fresh browser page is opened now and then and timed to its first picture. CPU seconds of
 the server, of the clients (Chromium, Playwright's driver and this process) and of everything
-else on the machine are read from /proc: on a small machine they all compete for the same cores.
+else on the machine are metered (harness.CpuMeter): on a small machine they all compete for
+the same cores.
 
 soak: open and close many sessions (protocol clients, a few at a time; each opens, moves a
-slider once, waits for the picture and closes) and read the server's RSS from /proc. Every
-session opens the same link, so the renderer's tile cache stops growing after the warm-up and
+slider once, waits for the picture and closes) and read the server's RSS. Every session
+opens the same link, so the renderer's tile cache stops growing after the warm-up and
 what remains is what sessions leave behind. The sessions run in two halves: a leak grows again
 in the second half, memory the allocator keeps after a peak of live sessions does not. Bokeh
 discards a closed session only after 15 s unused (checking every 17 s) and Panel collects
@@ -40,23 +39,29 @@ import contextlib
 import json
 import os
 import random
-import re
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from explorer.bench import target
-from explorer.benchmarks.browser import CHROMIUM, CHROMIUM_ARGS, _pack
+from explorer.benchmarks.harness import (
+    OPEN_TIMEOUT_S,
+    VIEWPORT,
+    CpuMeter,
+    Server,
+    chromium_missing,
+    collect_page_errors,
+    launch_chromium,
+    pack_to_serve,
+    peak_rss_mb,
+    rss_mb,
+    served,
+)
+from explorer.benchmarks.protocol import STEP_TIMEOUT_S, ProtocolClient
 
 # Browser clients are fewer: on a 2-core machine, 10 Chromium pages stepping 4 times a second take
 # more than one core themselves, so they measure the clients' CPU as much as the server.
@@ -67,8 +72,6 @@ FULL = {"browser_sessions": 8, "protocol_sessions": 30, "seconds": 60.0, "soak_s
 # same sessions spread over N copies of it.
 WORKSHOP_SERVE_ARGS = ("--num-procs", "0")
 STEPS_PER_S = 4.0
-STEP_TIMEOUT_S = 10.0
-OPEN_TIMEOUT_S = 120.0
 OPEN_AT_ONCE = 3  # clients that join at the same moment; a workshop fills up over a minute, not in one instant
 FRESH_PAGE_PROBES = 3  # at most, evenly spaced through the load
 SOAK_AT_ONCE = 4
@@ -77,7 +80,6 @@ SETTLE_S = 45.0  # Bokeh's 15 s unused lifetime + its 17 s check + Panel's 5 s c
 GC_AFTER_DISCARD_S = 7.0
 TARGET_STEP_P95_MS = 250.0
 TARGET_SOAK_GROWTH_PCT = 10.0
-VIEWPORT = {"width": 1400, "height": 1000}
 
 # How every client moves the sliders (see SliderWalk): gestures of FRAMES_PER_GESTURE steps of
 # SLIDER_STEP, round-robin over the attribute sliders, every slider up to the end of its range, then
@@ -160,10 +162,9 @@ class SliderWalk:
 # --------------------------------------------------------------------------- entry points
 def run(quick: bool) -> dict[str, Any]:
     """Load (browser and protocol clients) and soak figures on the default pack or the stand-in."""
-    if not Path(CHROMIUM).exists():
-        return {"skipped": f"no Chromium at {CHROMIUM}; set $CHROMIUM"}
-    with tempfile.TemporaryDirectory(prefix="latent-explorer-bench-") as folder:
-        pack, env, source = _pack(Path(folder))
+    if missing := chromium_missing():
+        return {"skipped": missing}
+    with pack_to_serve() as (pack, env, source):
         return {"pack": source, **benchmark(pack, env, **(QUICK if quick else FULL))}
 
 
@@ -199,187 +200,7 @@ def measure_soak(pack: str, env: dict[str, str], sessions: int, at_once: int = S
         return asyncio.run(_soak(server, rss, sessions, at_once, settle_s, fresh_start, warmup))
 
 
-# --------------------------------------------------------------------------- the server
-@dataclass
-class Server:
-    url: str
-    pid: int
-    log: Path
-
-    def errors(self) -> list[str]:
-        """Errors the server logged, each as its ERROR line, with the exception that ended its traceback."""
-        errors, lines = [], self.log.read_text(errors="replace").splitlines()
-        for number, line in enumerate(lines):
-            if line.startswith("Traceback"):
-                ending = next((later for later in lines[number + 1:] if later and not later[0].isspace()), "?")
-                if errors and errors[-1].endswith(":"):
-                    errors[-1] += " " + ending
-                else:
-                    errors.append(ending)
-            elif re.search(r"\bERROR\b", line):
-                errors.append(line.strip() + ":")
-        return errors
-
-
-@contextlib.contextmanager
-def served(pack: str, env: dict[str, str], serve_args: tuple[str, ...] = ()) -> Iterator[Server]:
-    """`latent-explorer serve --port 0` on `pack` in a subprocess, stopped on exit whatever happens."""
-    with tempfile.TemporaryDirectory(prefix="latent-explorer-serve-") as folder:
-        log = Path(folder) / "server.log"
-        command = [sys.executable, "-m", "explorer", "serve", "--no-show", "--port", "0",
-                   "--address", "127.0.0.1", "--pack", pack, *serve_args]
-        with open(log, "w") as output:  # a file, not a pipe nobody reads, which would fill and block the server
-            process = subprocess.Popen(command, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-                                       stdout=output, stderr=subprocess.STDOUT)
-        try:
-            yield Server(_wait_until_serving(process, log), process.pid, log)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_serving(process: subprocess.Popen, log: Path, timeout: float = OPEN_TIMEOUT_S) -> str:
-    """The base URL once the server printed it and answers 200 there."""
-    deadline = time.monotonic() + timeout
-    url = None
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}: {log.read_text()[-2000:]}")
-        if url is None:
-            printed = re.search(r"Latent Explorer at (http://\S+/)", log.read_text())
-            url = printed.group(1) if printed else None
-        if url is not None:
-            try:
-                with urllib.request.urlopen(url, timeout=10) as response:
-                    if response.status == 200:
-                        return url
-            except OSError:
-                pass
-        time.sleep(0.3)
-    raise RuntimeError(f"the server did not start within {timeout} s: {log.read_text()[-2000:]}")
-
-
-# --------------------------------------------------------------------------- /proc readings
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    """Resident set size of process `pid` and its descendants (a --num-procs server's workers) in MiB.
-
-    Pages the workers still share with their parent after the fork count once per process, so
-    this overstates what a multi-process server takes; it is exact for one process.
-    """
-    total = 0
-    for member in _descendants(_process_table(), pid):
-        with contextlib.suppress(OSError, ValueError):
-            total += _status_kb(member, "VmRSS")
-    return total / 1024
-
-
-def _status_kb(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise ValueError(f"/proc/{pid}/status has no {field}")
-
-
-def _process_table() -> dict[int, tuple[int, float]]:
-    """pid -> (parent pid, CPU seconds used so far) for every process we can read."""
-    table = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # it exited meanwhile
-        table[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
-    return table
-
-
-def _machine_busy_s() -> float:
-    """CPU seconds the whole machine has spent busy (all cores), from /proc/stat."""
-    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
-    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
-
-
-def _descendants(table: dict[int, tuple[int, float]], root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for pid, (parent, _) in table.items():
-        children.setdefault(parent, []).append(pid)
-    found, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        found.add(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
-class CpuMeter:
-    """CPU seconds used by the server, by this process and its other children (the clients), and
-    by everything else, over a `with` block; sampled twice a second so exited children still count."""
-
-    def __init__(self, server_pid: int, interval: float = 0.5):
-        self.server_pid = server_pid
-        self.interval = interval
-        self._first: dict[int, float] = {}
-        self._last: dict[int, float] = {}
-        self._roles: dict[int, str] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample_until_stopped, name="cpu-meter", daemon=True)
-
-    def __enter__(self) -> CpuMeter:
-        self._started, self._busy = time.monotonic(), _machine_busy_s()
-        self._sample(first=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
-        self.window_s = time.monotonic() - self._started
-        self.busy_s = _machine_busy_s() - self._busy
-
-    def _sample_until_stopped(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._sample()
-
-    def _sample(self, first: bool = False) -> None:
-        table = _process_table()
-        server = _descendants(table, self.server_pid)
-        clients = _descendants(table, os.getpid()) - server
-        for pid in server | clients:
-            cpu = table[pid][1]
-            if pid not in self._roles:
-                self._roles[pid] = "server" if pid in server else "clients"
-                self._first[pid] = cpu if first else 0.0  # born during the window: all its CPU counts
-            self._last[pid] = cpu
-
-    def figures(self) -> dict[str, Any]:
-        """CPU seconds and shares of the machine's capacity (window × cores) over the block."""
-        used = {"server": 0.0, "clients": 0.0}
-        for pid, role in self._roles.items():
-            used[role] += self._last[pid] - self._first[pid]
-        capacity = self.window_s * (os.cpu_count() or 1)
-        other = max(0.0, self.busy_s - used["server"] - used["clients"])
-        return {
-            "window_s": round(self.window_s, 1),
-            "cores": os.cpu_count(),
-            "server_cpu_s": round(used["server"], 1),
-            "clients_cpu_s": round(used["clients"], 1),
-            "other_cpu_s": round(other, 1),
-            "server_share": round(used["server"] / capacity, 3),
-            "clients_share": round(used["clients"] / capacity, 3),
-            "other_share": round(other / capacity, 3),
-            "idle_share": round(max(0.0, 1 - self.busy_s / capacity), 3),
-        }
-
-
+# --------------------------------------------------------------------------- the soak's sampler
 class RssSampler:
     """The server's RSS (and, where it serves GET /health, its live sessions) once a second in a thread."""
 
@@ -429,144 +250,10 @@ class RssSampler:
         """The highest RSS sampled since monotonic time `since`."""
         return max((mb for at, mb in self.samples if at >= since), default=float("nan"))
 
-    def high_water_mb(self) -> float:
-        """The highest RSS the kernel saw since the server started (VmHWM), peaks between samples included."""
-        return _status_kb(self.pid, "VmHWM") / 1024
-
-
-# --------------------------------------------------------------------------- protocol client
-class ProtocolClient:
-    """One app session through Bokeh's websocket protocol, opened as a browser opens it, minus the browser."""
-
-    def __init__(self, url: str):
-        self.url = url
-        self.errors: list[str] = []
-        self.link = ""
-        self._socket = None
-        self._reader: asyncio.Task | None = None
-        self._picture: asyncio.Future | None = None
-        self._closing = False
-
-    async def open(self, query: str = "", timeout: float = OPEN_TIMEOUT_S) -> float:
-        """GET the page, connect its websocket, pull the document; seconds until the first picture is in hand."""
-        started = time.perf_counter()
-        await asyncio.wait_for(self._open(query), timeout)
-        return time.perf_counter() - started
-
-    async def _open(self, query: str) -> None:
-        from bokeh.protocol import Protocol
-        from bokeh.protocol.receiver import Receiver
-        from tornado.httpclient import AsyncHTTPClient, HTTPRequest
-        from tornado.websocket import websocket_connect
-
-        page = await AsyncHTTPClient().fetch(self.url + (f"?{query}" if query else ""), request_timeout=OPEN_TIMEOUT_S)
-        found = re.search(r'"token":\s*"([^"]+)"', page.body.decode())
-        if not found:
-            raise RuntimeError(f"no session token in the page at {self.url}")
-        origin = re.match(r"(http://[^/]+)", self.url).group(1)
-        request = HTTPRequest(origin.replace("http", "ws", 1) + self._prefix() + "ws", headers={"Origin": origin})
-        self._socket = await websocket_connect(request, subprotocols=["bokeh", found.group(1)], max_message_size=1 << 26)
-        # As browsers do: without it, Nagle's algorithm holds a message's later frames until the
-        # server's delayed acknowledgement (up to 40 ms) comes back.
-        self._socket.protocol.set_nodelay(True)
-        self._protocol, self._receiver = Protocol(), Receiver(Protocol())
-        await self._read()  # ACK
-        await self._send(self._protocol.create("PULL-DOC-REQ"))
-        reply = await self._read()
-        if reply is None or reply.msgtype != "PULL-DOC-REPLY":
-            raise RuntimeError(f"expected PULL-DOC-REPLY from {self.url}, got {reply and reply.msgtype}")
-        self._find_models(reply.content)
-        # What bokehjs sends once the page is built; Panel holds some updates until then.
-        await self._patch([{"kind": "MessageSent", "msg_type": "bokeh_event",
-                            "msg_data": {"type": "event", "name": "document_ready", "values": {"type": "map"}}}])
-        self._reader = asyncio.get_running_loop().create_task(self._read_forever())
-
-    def _prefix(self) -> str:
-        return re.match(r"http://[^/]+(/.*)", self.url).group(1)
-
-    def _find_models(self, content: dict) -> None:
-        objects: dict[str, dict] = {}
-        _collect_objects(content, objects)
-        sliders = [o["id"] for o in objects.values()
-                   if o["name"] == "Slider" and "attribute-slider" in o["attributes"].get("css_classes", [])]
-        pictures = [o for o in objects.values() if "explore-image" in o["attributes"].get("css_classes", [])]
-        if not sliders or not pictures:
-            raise RuntimeError(f"the page at {self.url} has no Explore attribute slider or picture")
-        self.sliders = sliders
-        self._picture_data = pictures[0]["attributes"]["data"]["id"]
-        self.link = next((o["attributes"]["query"] for o in objects.values()
-                          if o["name"].startswith("LinkWriter") and "query" in o["attributes"]), "")
-
-    async def move(self, slider: int, value: float, release: bool = False,
-                   timeout: float = STEP_TIMEOUT_S) -> float | None:
-        """Set attribute slider number `slider` to `value` (as a drag frame; `release` also ends the
-        drag); ms until the new picture arrived, or None when none came within `timeout`."""
-        self._picture = asyncio.get_running_loop().create_future()
-        started = time.perf_counter()
-        events = [{"kind": "ModelChanged", "model": {"id": self.sliders[slider]}, "attr": "value", "new": value}]
-        await self._patch(events)
-        if release:
-            await self._patch([{**events[0], "attr": "value_throttled"}])
-        try:
-            arrived = await asyncio.wait_for(asyncio.shield(self._picture), timeout)
-        except asyncio.TimeoutError:
-            return None
-        finally:
-            self._picture = None
-        return (arrived - started) * 1e3
-
-    async def close(self) -> None:
-        self._closing = True
-        if self._socket is not None:
-            self._socket.close()
-        if self._reader is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(self._reader, 5)
-
-    async def _read_forever(self) -> None:
-        while True:
-            message = await self._read()
-            if message is None:
-                if not self._closing:
-                    self.errors.append("the server closed the websocket")
-                return
-            if message.msgtype == "ERROR":
-                self.errors.append(f"server error: {message.content}")
-            elif message.msgtype == "PATCH-DOC":
-                for event in message.content.get("events", []):
-                    if (event.get("attr") == "src" and event.get("model", {}).get("id") == self._picture_data
-                            and self._picture is not None and not self._picture.done()):
-                        self._picture.set_result(time.perf_counter())
-
-    async def _read(self):
-        while True:
-            fragment = await self._socket.read_message()
-            if fragment is None:
-                return None
-            message = await self._receiver.consume(fragment)
-            if message is not None:
-                return message
-
-    async def _patch(self, events: list[dict]) -> None:
-        from bokeh.protocol.messages.patch_doc import patch_doc
-
-        await self._send(patch_doc(patch_doc.create_header(), {}, {"events": events}))
-
-    async def _send(self, message) -> None:
-        for part in (message.header_json, message.metadata_json, message.content_json):
-            await self._socket.write_message(part)
-
-
-def _collect_objects(node: object, found: dict[str, dict]) -> None:
-    """Every serialized Bokeh model in a document (each appears once in full; later as {"id"})."""
-    if isinstance(node, dict):
-        if node.get("type") == "object" and "id" in node and "attributes" in node:
-            found[node["id"]] = node
-        for value in node.values():
-            _collect_objects(value, found)
-    elif isinstance(node, list):
-        for value in node:
-            _collect_objects(value, found)
+    def high_water_mb(self) -> float | None:
+        """The highest RSS the kernel saw since the server started, peaks between samples included
+        (None where the system does not keep it)."""
+        return peak_rss_mb(self.pid)
 
 
 # --------------------------------------------------------------------------- load
@@ -576,7 +263,7 @@ async def _load(pack: str, env: dict[str, str], browser_sessions: int, protocol_
 
     result: dict[str, Any] = {"steps_per_s_per_client": STEPS_PER_S, "seconds": seconds}
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await launch_chromium(playwright)
         try:
             for kind, count in (("browser", browser_sessions), ("protocol", protocol_sessions)):
                 if count > 0:
@@ -689,9 +376,7 @@ class _BrowserClient:
             try:
                 self.context = await self.browser.new_context(viewport=VIEWPORT)
                 self.page = await self.context.new_page()
-                self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
-                self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-                self.page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
+                collect_page_errors(self.page, self.errors)
                 started = time.perf_counter()
                 await self.page.goto(self.url, timeout=OPEN_TIMEOUT_S * 1000)
                 await self.page.locator(".attribute-slider .noUi-handle").first.wait_for(timeout=OPEN_TIMEOUT_S * 1000)
@@ -791,7 +476,7 @@ async def _soak(server: Server, rss: RssSampler, sessions: int, at_once: int, se
         soak_s += time.perf_counter() - began
         settled.append(await _settle(rss, settle_s))
         settled_mb.append(rss_mb(server.pid))
-    final = settled_mb[-1]
+    final, high_water = settled_mb[-1], rss.high_water_mb()
     server_errors = server.errors()
     return {
         "client": "Bokeh-protocol websocket clients: open, move a slider once, wait for the picture, close",
@@ -804,7 +489,7 @@ async def _soak(server: Server, rss: RssSampler, sessions: int, at_once: int, se
         "settled": settled,
         "rss_mb": {"at_start": round(started_mb, 1), "baseline": round(baseline, 1),
                    "peak": round(rss.peak_mb(since=baseline_at), 1), "after_first_half": round(settled_mb[0], 1),
-                   "final": round(final, 1), "high_water_since_start": round(rss.high_water_mb(), 1)},
+                   "final": round(final, 1), "high_water_since_start": None if high_water is None else round(high_water, 1)},
         "final_vs_baseline_pct": target(100 * (final - baseline) / baseline, TARGET_SOAK_GROWTH_PCT, "%"),
         "second_half_growth_pct": round(100 * (final - settled_mb[0]) / settled_mb[0], 2),
         "second_half_kb_per_session": round(1024 * (final - settled_mb[0]) / max(sessions // 2, 1), 1),

@@ -23,10 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Import the model, index its images and print where the pack went."""
+    from explorer.devices import resolve_device
     from explorer.importer import import_pack
     from explorer.models.base import ContractError
     from explorer.packs import PackError
-    from explorer.render import resolve_device
 
     if args.pool < 0:
         print(f"--pool must be >= 0, got {args.pool}", file=sys.stderr)

@@ -20,18 +20,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build the pack's index from its dataset split and save it under the pack's index folder."""
     from explorer.data.base import DatasetUnavailable
+    from explorer.devices import resolve_device
     from explorer.importer import pack_dataset
     from explorer.index import build_pack_index
     from explorer.packs import open_pack
-    from explorer.render import resolve_device
 
+    try:
+        device = resolve_device(args.device)
+    except ValueError as error:
+        print(f"latent-explorer index: {error}", file=sys.stderr)
+        return 2
     pack = open_pack(args.pack)
     try:
         dataset = pack_dataset(pack, args.split)
     except DatasetUnavailable as error:
         print(f"cannot index pack {pack.name!r}: {error}", file=sys.stderr)
         return 1
-    device = resolve_device(args.device)
     index = build_pack_index(pack, dataset, args.batch_size, device, metric=args.metric)
     directory = index.save(pack.index_dir)
     params = index.metadata["index"]

@@ -29,8 +29,9 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
+    from explorer.devices import resolve_device
     from explorer.packs import open_pack
-    from explorer.pool import build_pool, resolve_device
+    from explorer.pool import build_pool
 
     if args.n < 1 or (args.batch_size is not None and args.batch_size < 1):
         print(f"--n and --batch-size must be positive, got {args.n} and {args.batch_size}", file=sys.stderr)

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from explorer.benchmarks.serve import served
+from explorer.benchmarks.harness import served
 
 pytestmark = pytest.mark.browser
 
 
 def _ui_harness():
-    """tests/ui/conftest.py, whose Page and Chromium settings these tests share."""
+    """tests/ui/conftest.py, whose Page and browser fixture these tests share."""
     path = Path(__file__).resolve().parent.parent / "ui" / "conftest.py"
     spec = importlib.util.spec_from_file_location("ui_harness", path)
     module = importlib.util.module_from_spec(spec)
@@ -29,6 +29,7 @@ def _ui_harness():
 
 
 ui = _ui_harness()
+browser = ui.browser  # the same fixture, one Chromium for this module
 PASSWORD = "workshop-pass-1"
 
 
@@ -85,17 +86,6 @@ def two_process_server(tiny_pack_env, tiny_pack_name):
     """A server of two worker processes sharing one port."""
     with served(tiny_pack_name, tiny_pack_env, ("--num-procs", "2")) as server:
         yield server.url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(ui.CHROMIUM):
-        pytest.skip(f"no Chromium at {ui.CHROMIUM}; set $CHROMIUM")
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=ui.CHROMIUM, args=ui.CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_a_second_visitor_gets_the_full_page_until_the_first_leaves(capped_server, browser):

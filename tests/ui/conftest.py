@@ -1,8 +1,8 @@
 """Browser tests: serve the app on the tiny pack in a subprocess and drive headless Chromium.
 
-`playwright install` cannot run on these machines, so the system Chromium is used
-($CHROMIUM, else /usr/bin/chromium); the tests skip when there is none. Every page collects
-its console errors and failed requests, and a test fails if any appeared.
+Server and browser come from explorer.benchmarks.harness, as the benchmarks' do: the system
+Chromium ($CHROMIUM, else /usr/bin/chromium), and the tests skip when there is none. Every page
+collects its console errors and failed requests, and a test fails if any appeared.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.benchmarks.browser import CHROMIUM, CHROMIUM_ARGS
-from explorer.benchmarks.serve import served
+from explorer.benchmarks.harness import VIEWPORT, chromium_missing, collect_page_errors, launch_chromium, served
 
 
 def _tiny_pack_module():
@@ -50,12 +49,12 @@ def server(pack_env) -> Iterator[str]:
 # tests/hosting/test_serve_hosting.py launches its own after this module's tests.
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}; set $CHROMIUM")
+    if missing := chromium_missing():
+        pytest.skip(missing)
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
 
@@ -67,9 +66,7 @@ class Page:
         self.page = page
         self.base_url = base_url
         self.errors: list[str] = []
-        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
-        page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
-        page.on("requestfailed", lambda request: self.errors.append(f"request failed: {request.url}"))
+        collect_page_errors(page, self.errors)
 
     def open(self, query: str = "") -> None:
         """Load the app (with an optional '?...' query) and wait for the first picture."""
@@ -100,7 +97,7 @@ class Page:
 
 @pytest.fixture
 def app(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport=VIEWPORT)
     page = Page(context.new_page(), server)
     yield page
     context.close()
