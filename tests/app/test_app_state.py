@@ -7,6 +7,7 @@ import io
 import threading
 
 import numpy as np
+import panel as pn
 import pytest
 from PIL import Image
 
@@ -17,7 +18,7 @@ from explorer.app.views.analogy import AnalogyState
 from explorer.app.views.attributes import AttributesState
 from explorer.app.views.explore import ExploreState
 from explorer.app.views.interpolate import InterpolateState
-from explorer.app.views.mine import MineState
+from explorer.app.views.mine import MineState, MineView
 from explorer.app.views.sampling import SamplingState
 
 
@@ -226,6 +227,18 @@ def test_a_click_outside_the_grid_does_nothing(session):
     mine = MineState(session)
     mine.hop(99, 0)
     assert mine.history_length == 1
+
+
+def test_the_mine_grid_size_is_odd_and_its_slider_offers_only_the_states_sizes(session):
+    with pytest.raises(ValueError, match="'size' must be odd, so that the grid has a centre tile; got 4"):
+        MineState(session, size=4)
+    mine = MineState(session)
+    with pytest.raises(ValueError, match="must be odd"):
+        mine.size = 6
+    slider = MineView(mine)._layout.select(pn.widgets.IntSlider)[0]
+    assert (slider.start, slider.end, slider.step) == (3, 9, 2)
+    slider._process_events({"value": 7, "value_throttled": 7})  # what a release in the browser sends
+    assert mine.size == 7 and mine.grid.shape[:2] == (7, 7)
 
 
 def test_the_nearest_real_images_are_the_index_neighbours(session, resources):
