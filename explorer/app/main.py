@@ -51,9 +51,10 @@ class ExplorerApp(pn.viewable.Viewer):
         self.tabs = pn.Tabs(*self._containers.values(), active=views.index(self.session.view),
                             sizing_mode="stretch_width")
         self.tabs.param.watch(self._tab_changed, "active")
-        self.message = pn.pane.Alert("", alert_type="info", visible=False, css_classes=["app-message"],
+        session = self.session
+        self.message = pn.pane.Alert(session.param.message, alert_type=pn.bind(_ALERT.get, session.param.level),
+                                     visible=pn.bind(bool, session.param.message), css_classes=["app-message"],
                                      sizing_mode="stretch_width")
-        self.session.param.watch(self._show_message, ["message", "level"])
         self.link_anchor = pn.pane.HTML("", css_classes=["view-link"])
         if messages:
             self.session.notify(" ".join(messages), "warning")
@@ -116,10 +117,6 @@ class ExplorerApp(pn.viewable.Viewer):
         query = urlencode(self.link_query())
         self.link_anchor.object = f'<a href="?{query}" class="view-link-anchor">Link to this view</a>'
         self.link_writer.query = query
-
-    def _show_message(self, *events) -> None:
-        self.message.param.update(object=self.session.message, alert_type=_ALERT[self.session.level],
-                                  visible=bool(self.session.message))
 
     # ------------------------------------------------------------------ page
     def sidebar(self) -> list:
