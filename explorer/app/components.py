@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import base64
 import select
-from functools import partial
-from typing import Callable, ClassVar
+import weakref
+from typing import Callable
 
 import panel as pn
 import param
 from panel.custom import JSComponent
 
 from explorer.app.hosting import hosting
+from explorer.app.panel_internals import PromptChanges, SkipDesignOnUpdate, buffered_input_bytes, session_websockets
 from explorer.app.resources import GAP
 from explorer.app.uploads import MAX_UPLOAD_BYTES, too_large
 
@@ -21,18 +22,8 @@ def jpeg_src(jpeg: bytes) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii") if jpeg else ""
 
 
-class LeanComponent(JSComponent):
-    """A JSComponent whose updates skip Panel's design lookup unless its stylesheets change.
-
-    Panel resolves the component's theme stylesheets on every property update (0.3-0.5 ms of
-    server time each, measured with py-spy under load) and uses them only when `stylesheets` itself
-    changed; a picture that changes on every slider step pays that for nothing.
-    """
-
-    def _update_properties(self, *events: param.parameterized.Event, doc) -> dict:
-        if any(event.name == "stylesheets" for event in events):
-            return super()._update_properties(*events, doc=doc)
-        return self._process_param_change({event.name: event.new for event in events})
+class LeanComponent(SkipDesignOnUpdate, JSComponent):
+    """A JSComponent whose updates skip Panel's design lookup unless its stylesheets change."""
 
 
 class Picture(LeanComponent):
@@ -228,10 +219,9 @@ class GalleryView(pn.viewable.Viewer):
         super().__init__()
         self.gallery = gallery
         self.grid = TileGrid(
-            src=jpeg_src(gallery.image), rows=gallery.rows, cols=gallery.cols, tile=gallery.tile,
+            src=pn.bind(jpeg_src, gallery.param.image), rows=gallery.rows, cols=gallery.cols, tile=gallery.tile,
             alt="held-out images: click one", css_classes=["gallery"],
         )
-        gallery.param.watch(lambda event: self.grid.param.update(src=jpeg_src(event.new)), "image")
         self.grid.on_click(lambda row, col: self._pick(on_pick, row, col))
         label = pn.widgets.Select.from_param(gallery.param.label, label="Only", width=160)
         more = pn.widgets.Button(label="More", width=70, color="light")
@@ -283,11 +273,8 @@ class LinkWriter(JSComponent):
     """
 
 
-def _sockets(doc) -> list:
-    """The websocket handlers of `doc`'s server session (none outside a Bokeh server)."""
-    session = getattr(getattr(doc, "session_context", None), "session", None)
-    connections = list(getattr(session, "_subscribed_connections", ()) or ())
-    return [connection._socket for connection in connections if getattr(connection, "_socket", None) is not None]
+#: The websocket handlers already set to TCP_NODELAY.
+_no_delay_sockets: weakref.WeakSet = weakref.WeakSet()
 
 
 def no_delay(doc=None) -> None:
@@ -300,14 +287,14 @@ def no_delay(doc=None) -> None:
     browser 20-37 ms (median) after the server wrote it; with TCP_NODELAY, 2-4 ms. (The server
     could set this for every socket; the Explore view sets it for its own session.)
     """
-    for socket in _sockets(doc if doc is not None else pn.state.curdoc):
-        if getattr(socket, "_explorer_no_delay", False) or not hasattr(socket, "set_nodelay"):
+    for socket in session_websockets(doc if doc is not None else pn.state.curdoc):
+        if socket in _no_delay_sockets or not hasattr(socket, "set_nodelay"):
             continue
         try:
             socket.set_nodelay(True)
         except (AssertionError, AttributeError, OSError):  # closed meanwhile: nothing to tune
             continue
-        socket._explorer_no_delay = True
+        _no_delay_sockets.add(socket)
 
 
 async def writes_finished(doc) -> None:
@@ -318,7 +305,7 @@ async def writes_finished(doc) -> None:
     10 ms. A change callback that runs between the frames of the acknowledgement of the message
     that triggered it would so hold its own result back by 10 ms or more.
     """
-    for socket in _sockets(doc):
+    for socket in session_websockets(doc):
         lock = getattr(socket, "write_lock", None)
         if lock is not None:
             async with lock:
@@ -327,11 +314,11 @@ async def writes_finished(doc) -> None:
 
 def input_waiting(doc) -> bool:
     """Whether a browser of `doc`'s session has sent bytes that the server has not handled yet."""
-    for socket in _sockets(doc):
+    for socket in session_websockets(doc):
         stream = getattr(getattr(socket, "ws_connection", None), "stream", None)
         if stream is None:
             continue
-        if getattr(stream, "_read_buffer_size", 0):
+        if buffered_input_bytes(stream):
             return True
         raw = getattr(stream, "socket", None)
         if raw is not None and _readable(raw):
@@ -351,23 +338,21 @@ def _readable(sock) -> bool:
         return False
 
 
-class LiveSlider(pn.widgets.FloatSlider):
+class LiveSlider(PromptChanges, pn.widgets.FloatSlider):
     """A FloatSlider whose moves reach the Python callbacks at once, and whose drags draw the
     newest position rather than queueing every one.
 
-    Panel holds every change that arrives from the browser for `_debounce` ms (50) before it
-    runs the watchers, to merge bursts; for a slider that redraws a picture, that wait was two
-    thirds of the time from a key press to the new picture. Here a change runs as soon as the
-    acknowledgement of the browser's message is written (see `writes_finished`). During a drag
-    (the last change was a move without a release), a change waits instead while more input from
-    the browser is already waiting to be read: Panel merges that input into the pending change, so
-    a drag faster than the redraws skips to the newest position. A keyboard step (a move and its
-    release) or the first move of a drag never waits. Its moves also leave the page's busy
-    indicator alone: a spinner toggled per step costs two extra messages and a restyle.
+    Panel holds every change that arrives from the browser for 50 ms before it runs the watchers,
+    to merge bursts; for a slider that redraws a picture, that wait was two thirds of the time from
+    a key press to the new picture. Here a change runs as soon as the acknowledgement of the
+    browser's message is written (see `writes_finished`). During a drag (the last change was a move
+    without a release), a change waits instead while more input from the browser is already
+    waiting to be read: Panel merges that input into the pending change, so a drag faster than the
+    redraws skips to the newest position. A keyboard step (a move and its release) or the first
+    move of a drag never waits. Its moves also leave the page's busy indicator alone: a spinner
+    toggled per step costs two extra messages and a restyle.
     """
 
-    _debounce: ClassVar[int] = 0
-    _busy__ignore: ClassVar[list[str]] = ["value", "value_throttled"]
     #: How many times (about 1 ms apart) a change waits for newer input before it runs anyway.
     max_deferrals = 40
 
@@ -376,25 +361,15 @@ class LiveSlider(pn.widgets.FloatSlider):
         self._dragging = False
         super().__init__(**params)
 
-    async def _change_coroutine(self, doc, event_id=None) -> None:
-        if event_id is not None:
-            # Panel's bookkeeping, done here so that a deferred retry (without an id) still runs.
-            pending = pn.state._change_callbacks.get(doc, {})
-            if event_id not in pending:
-                return  # already run: a Bokeh event flushed the pending changes first
-            del pending[event_id]
-            if not pending:
-                pn.state._change_callbacks.pop(doc, None)
+    async def defer_change(self, doc) -> bool:
         no_delay(doc)
         await writes_finished(doc)
         if self._dragging and self._deferrals < self.max_deferrals and input_waiting(doc):
-            # Return (the document lock with it) so the waiting message is read and merged.
             self._deferrals += 1
-            doc.add_timeout_callback(partial(self._change_coroutine, doc), 1)
-            return
+            return True
         self._deferrals = 0
-        self._dragging = "value_throttled" not in self._events
-        await super()._change_coroutine(doc)
+        self._dragging = "value_throttled" not in self.pending_changes()
+        return False
 
 
 class Readout(LeanComponent):

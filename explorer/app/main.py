@@ -14,9 +14,12 @@ from bokeh.document.events import DocumentPatchedEvent
 
 from explorer.app.components import LinkWriter
 from explorer.app.hosting import Slot, hosting, sessions
+from explorer.app.panel_internals import cleanup_document, serve_styles_locally
+from explorer.app.registry import Registry, link_for
 from explorer.app.resources import PackUnavailable, default_pack, installed_packs, resources_for
-from explorer.app.state import VIEW_TITLES, VIEWS, Session, link_for
+from explorer.app.session import Session
 from explorer.app.urlstate import LATENT_KEYS, Link, read_link
+from explorer.app.views import VIEWS
 from explorer.memory import TrimAfterSessions
 
 log = logging.getLogger(__name__)
@@ -30,25 +33,28 @@ CSS = """
 
 
 class ExplorerApp(pn.viewable.Viewer):
-    """One session: the shared Session state, the six views (built lazily) and the link in the URL."""
+    """One session: the shared Session state, the registry's views (built lazily) and the link in the URL."""
 
-    def __init__(self, query: dict[str, str] | None = None, seed: int | None = None, **params):
+    def __init__(self, query: dict[str, str] | None = None, seed: int | None = None, views: Registry = VIEWS,
+                 **params):
         super().__init__(**params)
-        link, messages = self._open(query or {})
+        self.registry = views
+        link, messages = self._open(query or {}, views)
         self.link = link
         self.resources = resources_for(link.pack)
-        self.session = Session(self.resources, seed=seed, view=link.view or "explore", latent=link.latents.get("z"))
+        self.session = Session(self.resources, seed=seed, view=link.view or views.first, latent=link.latents.get("z"))
         self.link_writer = LinkWriter(width=0, height=0, margin=0)
         self.views: dict[str, pn.viewable.Viewer] = {}
-        self._containers = {name: pn.Column(sizing_mode="stretch_width", name=VIEW_TITLES[name]) for name in VIEWS}
+        self._containers = {spec.name: pn.Column(sizing_mode="stretch_width", name=spec.title) for spec in views}
         # Not dynamic=True: Panel 1.9 then re-creates a hidden tab's updated models with CDN
         # stylesheets, which an offline server cannot serve. Views are built lazily instead.
-        self.tabs = pn.Tabs(*self._containers.values(), active=VIEWS.index(self.session.view),
+        self.tabs = pn.Tabs(*self._containers.values(), active=views.index(self.session.view),
                             sizing_mode="stretch_width")
         self.tabs.param.watch(self._tab_changed, "active")
-        self.message = pn.pane.Alert("", alert_type="info", visible=False, css_classes=["app-message"],
+        session = self.session
+        self.message = pn.pane.Alert(session.param.message, alert_type=pn.bind(_ALERT.get, session.param.level),
+                                     visible=pn.bind(bool, session.param.message), css_classes=["app-message"],
                                      sizing_mode="stretch_width")
-        self.session.param.watch(self._show_message, ["message", "level"])
         self.link_anchor = pn.pane.HTML("", css_classes=["view-link"])
         if messages:
             self.session.notify(" ".join(messages), "warning")
@@ -57,12 +63,12 @@ class ExplorerApp(pn.viewable.Viewer):
         self._write_link()
 
     @staticmethod
-    def _open(query: dict[str, str]) -> tuple[Link, list[str]]:
+    def _open(query: dict[str, str], views: Registry) -> tuple[Link, list[str]]:
         """The link's state with its pack opened; a linked pack that cannot be opened gives way to
         the default one, with the reason (PackUnavailable only when the default fails too)."""
         def read(query: dict[str, str]) -> tuple[Link, list[str]]:
             link, messages = read_link(
-                query, packs=installed_packs(), default_pack=default_pack(), views=VIEWS,
+                query, packs=installed_packs(), default_pack=default_pack(), views=views.names,
                 latent_dim_of=lambda name: resources_for(name).latent_dim,
             )
             resources_for(link.pack)
@@ -79,33 +85,12 @@ class ExplorerApp(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ views
     def build(self, name: str) -> pn.viewable.Viewer:
-        """The view `name`, constructed on first use (with what the link says about it)."""
+        """The view `name`, constructed on first use (as the link says, if it is the linked view);
+        UnknownView for a name that is not in the registry."""
+        spec = self.registry[name]
         if name in self.views:
             return self.views[name]
-        from explorer.app.analogy import AnalogyView
-        from explorer.app.attributes import AttributesView
-        from explorer.app.explore import ExploreView
-        from explorer.app.interpolate import InterpolateView
-        from explorer.app.mine import MineView
-        from explorer.app.sampling import SamplingView
-
-        linked = self.link if self.link.view == name else None
-        latents = linked.latents if linked else {}
-        settings = linked.settings if linked else {}
-        if name == "explore":
-            view = ExploreView(self.session)
-        elif name == "interpolate":
-            view = InterpolateView(self.session, a=latents.get("a"), b=latents.get("b"))
-        elif name == "analogy":
-            size = _int(settings.get("n"), 3, 9)
-            view = AnalogyView(self.session, corners={k: latents[k] for k in "abc" if k in latents},
-                               ids=settings.get("ids"), size=size)
-        elif name == "mine":
-            view = MineView(self.session)
-        elif name == "attributes":
-            view = AttributesView(self.session)
-        else:
-            view = SamplingView(self.session, settings=settings)
+        view = spec.build(self.session, self.link if self.link.view == name else None)
         self.views[name] = view
         self._containers[name].objects = [view]
         return view
@@ -115,27 +100,23 @@ class ExplorerApp(pn.viewable.Viewer):
             self.build(name)
         except Exception as error:  # a view that cannot be built must not take the session down
             log.exception("building view %s", name)
-            self.session.notify(f"The {VIEW_TITLES[name]} view could not be built: {error}", "error")
+            self.session.notify(f"The {self.registry[name].title} view could not be built: {error}", "error")
 
     def _tab_changed(self, event) -> None:
-        name = VIEWS[event.new]
+        name = self.registry.names[event.new]
         self._build_or_explain(name)
         self.session.view = name
 
     # ------------------------------------------------------------------ link and messages
     def link_query(self) -> dict[str, str]:
-        views = self.views
-        get = lambda name: views[name].state if name in views else None  # noqa: E731
-        return link_for(self.session, get("interpolate"), get("analogy"), get("sampling")).to_query()
+        """The query string of the link that reopens what this session shows."""
+        view = self.views.get(self.session.view)
+        return link_for(self.session, view.state if view is not None else None).to_query()
 
     def _write_link(self, *events) -> None:
         query = urlencode(self.link_query())
         self.link_anchor.object = f'<a href="?{query}" class="view-link-anchor">Link to this view</a>'
         self.link_writer.query = query
-
-    def _show_message(self, *events) -> None:
-        self.message.param.update(object=self.session.message, alert_type=_ALERT[self.session.level],
-                                  visible=bool(self.session.message))
 
     # ------------------------------------------------------------------ page
     def sidebar(self) -> list:
@@ -163,14 +144,6 @@ class ExplorerApp(pn.viewable.Viewer):
 _ALERT = {"info": "info", "warning": "warning", "error": "danger"}
 
 
-def _int(text: str | None, low: int, high: int) -> int | None:
-    try:
-        value = int(str(text))
-    except (TypeError, ValueError):
-        return None
-    return value if low <= value <= high else None
-
-
 def _query() -> dict[str, str]:
     """This session's query parameters as plain strings (Panel's parser would turn '1e5' into a float)."""
     location = pn.state.location
@@ -193,7 +166,7 @@ def server_full_page(limit: int | None) -> pn.viewable.Viewable:
 
 def create_app() -> pn.viewable.Viewable:
     """A fresh page for one browser session, or the "server full" page when every place is taken."""
-    _serve_styles_locally(pn.state.curdoc)
+    serve_styles_locally(pn.state.curdoc)
     slot = sessions.enter()
     if slot is None:
         return server_full_page(sessions.limit)
@@ -207,40 +180,18 @@ def create_app() -> pn.viewable.Viewable:
 
 
 def warm_up() -> None:
-    """Build and discard one page with all six views, so that the imports, stylesheets and caches
+    """Build and discard one page with every view, so that the imports, stylesheets and caches
     a first visitor would wait for happen now, before the server takes visitors (or forks)."""
     from bokeh.document import Document
-    from panel.io.document import _cleanup_doc
     from panel.io.state import set_curdoc
 
     doc = Document()
     with set_curdoc(doc):
         template, _, _, app = _explorer_page()
-        for name in VIEWS if app is not None else ():
+        for name in app.registry.names if app is not None else ():
             app._build_or_explain(name)
         template.server_doc(doc)
-        _cleanup_doc(doc)
-
-
-def _serve_styles_locally(doc) -> None:
-    """Point the page's stylesheets at this server, not Panel's CDN (offline servers cannot reach it).
-
-    Panel does this when it renders the page for a GET. With several server processes, the
-    page's websocket may reach another process, which then builds the session anew without
-    that step, and the browser would fetch the theme from the CDN.
-    """
-    if doc is None or doc.session_context is None:
-        return
-    from panel.io.resources import LOCAL_DIST, patch_model_css
-
-    dist_url = f"{pn.state.rel_path}/{LOCAL_DIST}" if pn.state.rel_path else LOCAL_DIST
-    doc._template_variables.setdefault("dist_url", dist_url)
-
-    def patch_roots() -> None:
-        for root in doc.roots:
-            patch_model_css(root, dist_url=doc._template_variables["dist_url"])
-
-    doc.add_next_tick_callback(patch_roots)
+        cleanup_document(doc)
 
 
 def _explorer_page() -> tuple[pn.template.BaseTemplate, pn.Column, pn.Column, ExplorerApp | None]:

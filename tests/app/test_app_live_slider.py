@@ -161,11 +161,11 @@ def test_a_change_already_flushed_by_panel_does_not_run_twice(monkeypatch):
 
 @pytest.fixture
 def explore_view(tiny_pack):
-    from explorer.app.explore import ExploreView
     from explorer.app.resources import resources_for
-    from explorer.app.state import Session
+    from explorer.app.session import Session
+    from explorer.app.views.explore import ExploreState, ExploreView
 
-    return ExploreView(Session(resources_for(tiny_pack), seed=0))
+    return ExploreView(ExploreState(Session(resources_for(tiny_pack), seed=0)))
 
 
 def test_the_explore_sliders_are_live_sliders_and_the_norm_readout_follows_the_picture(explore_view):

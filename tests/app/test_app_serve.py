@@ -46,10 +46,10 @@ def test_a_bad_link_opens_the_default_view_with_a_message(tiny_pack):
 
 def test_every_view_can_be_built_and_rewrites_the_link(tiny_pack):
     from explorer.app.main import ExplorerApp
-    from explorer.app.state import VIEWS
+    from explorer.app.views import VIEWS
 
     app = ExplorerApp({"pack": tiny_pack}, seed=0)
-    for position, name in enumerate(VIEWS):
+    for position, name in enumerate(VIEWS.names):
         app.tabs.active = position
         assert name in app.views and app.session.view == name
         assert f"view={name}" in app.link_anchor.object
@@ -58,7 +58,7 @@ def test_every_view_can_be_built_and_rewrites_the_link(tiny_pack):
 def test_the_warm_up_page_builds_every_view_and_the_attribute_table(tiny_pack, monkeypatch):
     from explorer.app import main as app_main
     from explorer.app.resources import configure, resources_for
-    from explorer.app.state import VIEWS
+    from explorer.app.views import VIEWS
 
     configure(default_pack=tiny_pack, device="cpu")
     built = []
@@ -71,7 +71,7 @@ def test_the_warm_up_page_builds_every_view_and_the_attribute_table(tiny_pack, m
 
     app_main.warm_up()
 
-    assert set(built) == set(VIEWS) and summaries
+    assert set(built) == set(VIEWS.names) and summaries
 
 
 @pytest.mark.parametrize("settings, expected", [
@@ -79,6 +79,6 @@ def test_the_warm_up_page_builds_every_view_and_the_attribute_table(tiny_pack, m
     ({"sampler": "bogus", "rho": "nan", "trunc": "99"}, {}),
 ])
 def test_sampling_settings_from_a_link_keep_only_valid_values(settings, expected):
-    from explorer.app.state import sampling_settings
+    from explorer.app.views.sampling import sampling_settings
 
     assert sampling_settings(settings) == expected

@@ -124,7 +124,8 @@ def test_a_link_to_a_broken_pack_opens_the_default_pack_with_the_reason(pack_cop
 
 # ---------------------------------------------------------------------- sampler pool
 def test_a_truncated_pool_turns_pool_sampling_off_with_the_reason_and_the_prior_still_works(pack_copies):
-    from explorer.app.state import SamplingState, Session
+    from explorer.app.session import Session
+    from explorer.app.views.sampling import SamplingState
 
     _, indexes = pack_copies
     damage(indexes / BROKEN / "pool.npz", keep=0.5)
@@ -144,12 +145,12 @@ def test_a_missing_pool_says_how_to_build_one(pack_copies):
 
 
 def test_with_a_garbage_pool_every_view_still_builds_and_sampling_shows_the_problem(pack_copies):
-    from explorer.app.state import VIEWS
+    from explorer.app.views import VIEWS
 
     _, indexes = pack_copies
     damage(indexes / BROKEN / "pool.npz", b"PK\x03\x04 not really a zip")
     app = open_app({"pack": BROKEN})
-    for position, name in enumerate(VIEWS):
+    for position, name in enumerate(VIEWS.names):
         app.tabs.active = position
         assert name in app.views
     assert app.session.level != "error"

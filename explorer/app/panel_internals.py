@@ -1,0 +1,135 @@
+"""Every place the app leans on Panel's, Bokeh's or Tornado's internals, each named and explained here.
+
+Nothing else in explorer.app touches a private name of those libraries. Panel and Bokeh are pinned to
+the minor versions these were checked against (pyproject.toml); tests/app/test_panel_internals.py
+fails when one of them stops being what we rely on, so run it before moving a pin. Where Panel must
+call us back, a mixin overrides exactly one of its hooks; everything else is a small function.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, ClassVar
+
+import param
+
+
+class SkipDesignOnUpdate:
+    """Mixin for a Panel component: a property update resolves the theme's stylesheets only when
+    `stylesheets` itself changed.
+
+    Panel's `Reactive._update_properties(*events, doc)` asks the design (the template's theme) for
+    the component's stylesheets on every property update (0.3-0.5 ms of server time each, measured
+    with py-spy under load) and uses them only when `stylesheets` changed; a picture that changes on
+    every slider step pays that for nothing. The other updates go through `_process_param_change`,
+    as Panel's own do.
+    """
+
+    def _update_properties(self, *events: param.parameterized.Event, doc) -> dict[str, Any]:
+        if any(event.name == "stylesheets" for event in events):
+            return super()._update_properties(*events, doc=doc)
+        return self._process_param_change({event.name: event.new for event in events})
+
+
+class PromptChanges:
+    """Mixin for a Panel widget: a change from the browser runs at once (no debounce), leaves the page's
+    busy indicator alone, and may be put off by `defer_change`.
+
+    Panel holds a browser change for the class's `_debounce` ms (50) before it runs the watchers; it
+    flips the busy indicator (two extra messages and a restyle) for every change not named in
+    `_busy__ignore`; and it runs a change through `_change_coroutine(doc, event_id)`, after removing
+    the change from `state._change_callbacks` (a Bokeh event may have run it first).
+    """
+
+    _debounce: ClassVar[int] = 0
+    _busy__ignore: ClassVar[list[str]] = ["value", "value_throttled"]
+
+    async def defer_change(self, doc) -> bool:
+        """Whether to put the pending change off (it is retried in about 1 ms); never, unless overridden."""
+        return False
+
+    def pending_changes(self) -> dict[str, Any]:
+        """The browser's changes that Panel has gathered for the next run (its `_events`): property -> value."""
+        return self._events
+
+    async def _change_coroutine(self, doc, event_id: str | None = None) -> None:
+        if event_id is not None and not take_scheduled_change(doc, event_id):
+            return  # already run: a Bokeh event flushed the pending changes first
+        if await self.defer_change(doc):
+            # Return (the document lock with it), so that waiting input is read and merged meanwhile.
+            doc.add_timeout_callback(partial(self._change_coroutine, doc), 1)
+            return
+        await super()._change_coroutine(doc)
+
+
+def take_scheduled_change(doc, event_id: str) -> bool:
+    """Remove the scheduled change `event_id` from Panel's bookkeeping of `doc`; False if it already ran.
+
+    A retried change (deferred by `PromptChanges`) runs without its id, so the bookkeeping Panel does
+    at the start of `_change_coroutine` is done here, once, for the first try.
+    """
+    from panel.io.state import state
+
+    pending = state._change_callbacks.get(doc, {})
+    if event_id not in pending:
+        return False
+    del pending[event_id]
+    if not pending:
+        state._change_callbacks.pop(doc, None)
+    return True
+
+
+def session_websockets(doc) -> list:
+    """The websocket handlers (Bokeh's `WSHandler`) of `doc`'s server session; none outside a server.
+
+    Bokeh keeps a session's connections in `ServerSession._subscribed_connections` and each
+    connection's handler in `ServerConnection._socket`; there is no public way to reach the socket,
+    which TCP_NODELAY and the slider's look at waiting input need.
+    """
+    session = getattr(getattr(doc, "session_context", None), "session", None)
+    connections = list(getattr(session, "_subscribed_connections", ()) or ())
+    return [connection._socket for connection in connections if getattr(connection, "_socket", None) is not None]
+
+
+def buffered_input_bytes(stream) -> int:
+    """How many bytes Tornado's `IOStream` has read from its socket but not yet handed on.
+
+    A slider drag is merged to its newest position only if the server sees that more input is
+    waiting; part of it may already sit in Tornado's read buffer (`_read_buffer_size`).
+    """
+    return int(getattr(stream, "_read_buffer_size", 0) or 0)
+
+
+def cleanup_document(doc) -> None:
+    """Release a page built into `doc` outside a server, as Panel does when a session ends.
+
+    Panel's `panel.io.document._cleanup_doc` runs the session-destroyed callbacks and drops the
+    views, watchers and templates Panel holds for the document; the warm-up page needs exactly that.
+    """
+    from panel.io.document import _cleanup_doc
+
+    _cleanup_doc(doc)
+
+
+def serve_styles_locally(doc) -> None:
+    """Point the page's stylesheets at this server, not Panel's CDN (offline servers cannot reach it).
+
+    Panel does this when it renders the page for a GET: it sets the document's template variable
+    `dist_url`, which its components read for their stylesheet URLs, and patches the roots with
+    `panel.io.resources.patch_model_css`. With several server processes, the page's websocket may
+    reach another process, which then builds the session anew without that step, and the browser
+    would fetch the theme from the CDN.
+    """
+    if doc is None or doc.session_context is None:
+        return
+    import panel as pn
+    from panel.io.resources import LOCAL_DIST, patch_model_css
+
+    dist_url = f"{pn.state.rel_path}/{LOCAL_DIST}" if pn.state.rel_path else LOCAL_DIST
+    doc.template_variables.setdefault("dist_url", dist_url)
+
+    def patch_roots() -> None:
+        for root in doc.roots:
+            patch_model_css(root, dist_url=doc.template_variables["dist_url"])
+
+    doc.add_next_tick_callback(patch_roots)

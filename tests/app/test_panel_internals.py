@@ -1,0 +1,178 @@
+"""Each Panel, Bokeh or Tornado internal that explorer.app.panel_internals relies on, checked for what we rely on.
+
+A failure here means the library changed under us: fix panel_internals (and its docstring) before
+moving the version pins in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import socket
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
+import panel as pn
+from bokeh.document import Document
+from bokeh.models import ImportedStyleSheet
+from panel.reactive import Reactive, Syncable
+
+from explorer.app import panel_internals
+from explorer.app.components import LiveSlider, Picture
+
+
+class FakeDoc:
+    """A served document as far as Panel's change scheduling looks at it."""
+
+    def __init__(self):
+        self.session_context = SimpleNamespace()
+        self.timeouts = []
+
+    def add_timeout_callback(self, callback, timeout_ms):
+        self.timeouts.append((callback, timeout_ms))
+
+
+class Event:
+    def __init__(self, name, new):
+        self.name, self.new = name, new
+
+
+# ---------------------------------------------------------------- SkipDesignOnUpdate (_update_properties)
+def test_panel_still_updates_properties_through__update_properties_with_the_signature_we_override(monkeypatch):
+    signature = inspect.signature(Reactive._update_properties)
+    assert list(signature.parameters) == ["self", "events", "doc"]
+    assert signature.parameters["doc"].kind is inspect.Parameter.KEYWORD_ONLY
+    picture = Picture(src="a")
+    doc = Document()
+    doc.add_root(picture.get_root(doc))
+    calls = []
+    ours = Picture._update_properties
+    monkeypatch.setattr(Picture, "_update_properties",
+                        lambda self, *events, doc: calls.append((events[0].name, doc)) or ours(self, *events, doc=doc))
+    picture.src = "b"
+    assert calls == [("src", doc)]
+
+
+def test_skipping_the_design_gives_panels_properties_without_asking_the_design():
+    picture = Picture(src="a", design=pn.theme.Bootstrap)
+    doc = Document()
+    picture.get_root(doc)
+    design = picture._design
+    asked = []
+    params = design.params
+    design.params = lambda *args, **kwargs: asked.append(1) or params(*args, **kwargs)
+    panels = super(panel_internals.SkipDesignOnUpdate, picture)._update_properties(Event("src", "b"), doc=doc)
+    assert asked, "Panel no longer asks the design on every update: SkipDesignOnUpdate can go"
+    asked.clear()
+    ours = picture._update_properties(Event("src", "b"), doc=doc)
+    assert ours == panels == {"src": "b"} and asked == []
+    picture._update_properties(Event("stylesheets", []), doc=doc)
+    assert asked  # a stylesheet change still gets the theme's stylesheets
+
+
+# ---------------------------------------------------------------- PromptChanges (_debounce, _events, _change_callbacks, _change_coroutine)
+def test_panel_schedules_a_browser_change_through__change_coroutine_after_the_class_debounce():
+    assert list(inspect.signature(Syncable._change_coroutine).parameters) == ["self", "doc", "event_id"]
+    slider, doc = LiveSlider(start=0, end=1, value=0.0), FakeDoc()
+    slider._server_change(doc, "ref", None, "value", 0.0, 0.5)
+    (callback, delay), = doc.timeouts
+    assert delay == slider._debounce == 0
+    assert slider.pending_changes() == {"value": 0.5}
+    assert callback.func == slider._change_coroutine and set(callback.keywords) == {"event_id"}
+    assert pn.state._change_callbacks[doc] == {callback.keywords["event_id"]: callback}
+    assert panel_internals.take_scheduled_change(doc, callback.keywords["event_id"])
+    assert doc not in pn.state._change_callbacks
+    assert not panel_internals.take_scheduled_change(doc, callback.keywords["event_id"])
+
+
+def test_panel_leaves_the_busy_indicator_alone_for_changes_named_in__busy__ignore(monkeypatch):
+    added = []
+    monkeypatch.setattr(pn.state, "_add_busy_event", added.append)
+    live, plain = LiveSlider(start=0, end=1, value=0.0), pn.widgets.FloatSlider(start=0, end=1, value=0.0)
+    live._process_events({"value": 0.5})
+    assert added == [] and live.value == 0.5
+    plain._process_events({"value": 0.5})
+    assert len(added) == 1 and plain.value == 0.5
+
+
+# ---------------------------------------------------------------- session_websockets (_subscribed_connections, _socket)
+def test_a_bokeh_session_keeps_its_connections_and_their_websocket_handlers_where_we_look():
+    from bokeh.server.connection import ServerConnection
+    from bokeh.server.contexts import BokehSessionContext
+    from bokeh.server.session import ServerSession
+
+    doc = Document()
+    session = ServerSession("session-id", doc, io_loop=None)
+    handler = SimpleNamespace()
+    ServerConnection(protocol=None, socket=handler, application_context=None, session=session)
+    context = BokehSessionContext("session-id", None, doc)
+    context._set_session(session)
+    assert panel_internals.session_websockets(SimpleNamespace(session_context=context)) == [handler]
+    assert panel_internals.session_websockets(Document()) == []
+
+
+# ---------------------------------------------------------------- buffered_input_bytes (IOStream._read_buffer_size)
+def test_tornado_counts_bytes_read_from_the_socket_but_not_handed_on():
+    from tornado.iostream import IOStream
+
+    async def scenario() -> int:
+        ours, browser = socket.socketpair()
+        stream = IOStream(ours)
+        try:
+            browser.send(b"hello")
+            await stream.read_bytes(1)
+            return panel_internals.buffered_input_bytes(stream)
+        finally:
+            stream.close()
+            browser.close()
+
+    with ThreadPoolExecutor(1) as pool:  # a fresh loop: the browser tests leave one running here
+        assert pool.submit(asyncio.run, scenario()).result() == 4
+
+
+# ---------------------------------------------------------------- cleanup_document (panel.io.document._cleanup_doc)
+def test_cleaning_up_a_document_runs_its_session_callbacks_and_drops_panels_views_of_it():
+    from panel.io.state import set_curdoc
+
+    doc, ended = Document(), []
+    doc.on_session_destroyed(ended.append)
+    with set_curdoc(doc):
+        pn.Column(pn.pane.Markdown("x")).server_doc(doc)
+    assert any(view_doc is doc for _, _, view_doc, _ in pn.state._views.values())
+    panel_internals.cleanup_document(doc)
+    assert ended == [None] and not any(view_doc is doc for _, _, view_doc, _ in pn.state._views.values())
+
+
+# ---------------------------------------------------------------- serve_styles_locally (template variable dist_url, patch_model_css)
+def test_panel_takes_its_stylesheet_urls_from_the_documents_dist_url():
+    doc = Document()
+    doc.template_variables["dist_url"] = "/here/static/extensions/panel/"
+    root = pn.pane.Markdown("x").get_root(doc)
+    urls = [sheet.url for sheet in root.stylesheets if isinstance(sheet, ImportedStyleSheet)]
+    assert urls and all(url.startswith("/here/static/extensions/panel/") for url in urls)
+
+
+def test_serving_styles_locally_points_a_sessions_stylesheets_at_this_server():
+    from bokeh.server.contexts import BokehSessionContext
+    from panel.io.resources import LOCAL_DIST
+
+    doc = Document()
+    context = BokehSessionContext("session-id", None, doc)
+    doc._session_context = weakref.ref(context)
+    root = pn.pane.Markdown("x").get_root(doc)
+    doc.add_root(root)
+    assert any(sheet.url.startswith("https://") for sheet in root.select({"type": ImportedStyleSheet}))
+    panel_internals.serve_styles_locally(doc)
+    assert doc.template_variables["dist_url"] == LOCAL_DIST
+    for callback in list(doc.session_callbacks):
+        callback.callback()
+    assert all(sheet.url.startswith(LOCAL_DIST) for sheet in root.select({"type": ImportedStyleSheet}))
+
+
+def test_nothing_is_patched_outside_a_server_session():
+    doc = Document()
+    panel_internals.serve_styles_locally(doc)
+    panel_internals.serve_styles_locally(None)
+    assert "dist_url" not in doc.template_variables and not doc.session_callbacks
+
