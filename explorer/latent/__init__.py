@@ -14,8 +14,8 @@ from explorer.latent.attributes import (
 from explorer.latent.classify import RocCurve, Threshold, atdot, best_threshold, roc
 from explorer.latent.diagnostics import NormHistogram, PriorReport, dead_dimensions, norm_histogram, prior_report
 from explorer.latent.exemplars import average_exemplars, combine_concepts, jitter_grid
-from explorer.latent.grids import MineGrid, mine_grid
-from explorer.latent.interpolate import lerp, slerp, spherical_average
+from explorer.latent.grids import MineGrid, mine_grid, mine_neighbour_count
+from explorer.latent.interpolate import lerp, path_norms, slerp, spherical_average, typical_norm
 
 __all__ = [
     "BalancedAttribute",
@@ -37,10 +37,13 @@ __all__ = [
     "jitter_grid",
     "lerp",
     "mine_grid",
+    "mine_neighbour_count",
     "norm_histogram",
+    "path_norms",
     "prior_report",
     "roc",
     "slerp",
     "spherical_average",
     "synthetic_attribute_vector",
+    "typical_norm",
 ]
