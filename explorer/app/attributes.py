@@ -2,37 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import panel as pn
 
-from explorer.app.plots import hv
 from explorer.app.state import AttributesState, Session
-
-POSITIVE, NEGATIVE = "#0072B2", "#D55E00"
-
-
-def atdot_histogram(result: dict) -> hv.Overlay:
-    """AtDot scores of the test half: positives against negatives, with the chosen threshold."""
-    scores = np.concatenate([result["positives"], result["negatives"]])
-    edges = np.linspace(scores.min(), scores.max() + 1e-9, 31)
-    pos = hv.Histogram(np.histogram(result["positives"], edges, density=True), kdims=["AtDot score"],
-                       vdims=["density"], label=f"with ({len(result['positives'])})").opts(fill_color=POSITIVE, alpha=0.5)
-    neg = hv.Histogram(np.histogram(result["negatives"], edges, density=True), kdims=["AtDot score"],
-                       vdims=["density"], label=f"without ({len(result['negatives'])})").opts(fill_color=NEGATIVE, alpha=0.5)
-    line = hv.VLine(result["threshold"]).opts(color="black", line_dash="dashed")
-    return (pos * neg * line).opts(hv.opts.Overlay(title=f"AtDot scores: {result['attribute']} (test half)",
-                                                   height=280, responsive=True, toolbar=None,
-                                                   legend_position="top_right"))
-
-
-def roc_plot(result: dict) -> hv.Overlay:
-    """The ROC curve of the AtDot scores, AUC in the title."""
-    curve = hv.Curve((result["fpr"], result["tpr"]), "false positive rate", "true positive rate").opts(
-        color=POSITIVE, line_width=2)
-    chance = hv.Curve(([0, 1], [0, 1])).opts(color="grey", line_dash="dotted")
-    return (curve * chance).opts(hv.opts.Overlay(title=f"ROC, AUC {result['auc']:.3f}", height=280, width=300,
-                                                 toolbar=None, xlim=(0, 1), ylim=(0, 1.01)))
+from explorer.charts import atdot_histogram, roc_plot
 
 
 class AttributesView(pn.viewable.Viewer):

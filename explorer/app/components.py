@@ -12,8 +12,8 @@ import param
 from panel.custom import JSComponent
 
 from explorer.app.hosting import hosting
-from explorer.app.resources import GAP
 from explorer.app.uploads import MAX_UPLOAD_BYTES, too_large
+from explorer.resources import GAP
 
 
 def jpeg_src(jpeg: bytes) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from tornado.web import RequestHandler
 
 from explorer.app.hosting import hosting, sessions
-from explorer.app.resources import loaded_resources
+from explorer.resources import loaded_resources
 
 STARTED = time.monotonic()
 

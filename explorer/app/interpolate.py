@@ -5,23 +5,8 @@ from __future__ import annotations
 import panel as pn
 
 from explorer.app.components import GalleryView, UploadButton, download
-from explorer.app.plots import hv
 from explorer.app.state import Gallery, InterpolateState, Session
-
-
-def norm_plot(norms: dict) -> hv.Overlay:
-    """Latent norm against t for both paths, with the prior's typical norm: the tent-pole."""
-    t = norms["t"]
-    lerp = hv.Curve((t, norms["lerp"]), "t", "latent norm", label="lerp").opts(color="#D55E00", line_width=2)
-    slerp = hv.Curve((t, norms["slerp"]), "t", "latent norm", label="slerp").opts(color="#0072B2", line_width=2)
-    shell = hv.HLine(norms["expected"]).opts(color="grey", line_dash="dashed", line_width=1)
-    low = min(norms["lerp"].min(), norms["slerp"].min(), norms["expected"])
-    high = max(norms["lerp"].max(), norms["slerp"].max(), norms["expected"])
-    return (lerp * slerp * shell).opts(
-        hv.opts.Overlay(title="Latent norm along the path (dashed: the prior's typical norm)",
-                        legend_position="bottom_right", height=260, responsive=True,
-                        ylim=(max(0.0, low * 0.8), high * 1.1), toolbar=None),
-    )
+from explorer.charts import norm_plot
 
 
 class InterpolateView(pn.viewable.Viewer):

@@ -14,10 +14,10 @@ from bokeh.document.events import DocumentPatchedEvent
 
 from explorer.app.components import LinkWriter
 from explorer.app.hosting import Slot, hosting, sessions
-from explorer.app.resources import PackUnavailable, default_pack, installed_packs, resources_for
 from explorer.app.state import VIEW_TITLES, VIEWS, Session, link_for
 from explorer.app.urlstate import LATENT_KEYS, Link, read_link
 from explorer.memory import TrimAfterSessions
+from explorer.resources import PackUnavailable, default_pack, installed_packs, resources_for
 
 log = logging.getLogger(__name__)
 # Memory that closed sessions freed goes back to the system shortly after they close.

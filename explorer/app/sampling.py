@@ -5,21 +5,8 @@ from __future__ import annotations
 import panel as pn
 
 from explorer.app.components import download
-from explorer.app.plots import hv
 from explorer.app.state import SamplingState, Session, sampling_settings
-
-
-def class_bars(histogram: dict, label: str) -> hv.Bars:
-    """The label's distribution among the sampler's draws and among prior draws."""
-    rows = []
-    for group in ("this sampler", "prior"):
-        for name, fraction in zip(histogram["categories"], histogram[group]):
-            rows.append((str(name), group, float(fraction)))
-    return hv.Bars(rows, ["value", "samples"], "fraction").opts(
-        title=f"{label}: this sampler (blue) vs the prior (grey)", height=280, responsive=True,
-        toolbar=None, color=hv.dim("samples").categorize({"this sampler": "#0072B2", "prior": "#BBBBBB"}),
-        xrotation=45 if len(histogram["categories"]) > 8 else 0, multi_level=False,
-    )
+from explorer.charts import class_bars
 
 
 class SamplingView(pn.viewable.Viewer):
@@ -99,8 +86,6 @@ class SamplingView(pn.viewable.Viewer):
         self.warning.visible = bool(self.state.ess_warning)
 
     def _bars(self):
-        if not self.state.histogram:
-            return hv.Bars([], "value", "fraction")
         return class_bars(self.state.histogram, self.state.label)
 
     def _png(self) -> bytes:

@@ -11,12 +11,16 @@ from __future__ import annotations
 import numpy as np
 import param
 
-from explorer import export
+from explorer import attributes as attribute_data
+from explorer import figures
 from explorer.app.hosting import hosting
-from explorer.app.resources import METHODS, SYNTHETIC_ATTRIBUTES, PackResources
 from explorer.app.uploads import UploadError, image_from_upload
 from explorer.app.urlstate import Link
+from explorer.imaging import gif_bytes, jpeg_bytes, png_bytes
+from explorer.latent.grids import mine_neighbour_count
+from explorer.latent.interpolate import path_norms
 from explorer.latent.sampling import sample_prior
+from explorer.resources import PackResources
 
 VIEWS = ("explore", "interpolate", "analogy", "mine", "attributes", "sampling")
 VIEW_TITLES = {
@@ -168,11 +172,11 @@ class ExploreState(param.Parameterized):
 
     @staticmethod
     def default_method(name: str) -> str:
-        return "synthetic" if name in SYNTHETIC_ATTRIBUTES else "plain"
+        return attribute_data.default_method(name)
 
     def methods_for(self, name: str) -> list[str]:
         """The vector methods that exist for attribute `name`."""
-        return ["synthetic"] if name in SYNTHETIC_ATTRIBUTES else [m for m in METHODS if m != "synthetic"]
+        return attribute_data.methods_for(name)
 
     def vector(self, name: str) -> np.ndarray:
         return self.resources.attribute_vector(name, self.methods.get(name, self.default_method(name)))
@@ -301,7 +305,7 @@ class InterpolateState(param.Parameterized):
         strips = self.paths(self.steps)
         self.lerp_strip = self.resources.grid_jpeg(strips["lerp"][None], self.tile)
         self.slerp_strip = self.resources.grid_jpeg(strips["slerp"][None], self.tile)
-        self.norms = {**export.path_norms(self.a, self.b), "expected": self.resources.expected_norm()}
+        self.norms = {**path_norms(self.a, self.b), "expected": self.resources.expected_norm()}
 
     def set_endpoint(self, which: str, latent: np.ndarray) -> None:
         if which not in ("a", "b"):
@@ -332,12 +336,12 @@ class InterpolateState(param.Parameterized):
 
     def gif(self, frames: int = 16, size: int = 128) -> bytes:
         """An animated GIF along the slerp path, forth and back."""
-        return export.gif_bytes(self.resources.decode(self.paths(frames)["slerp"]), size)
+        return gif_bytes(self.resources.decode(self.paths(frames)["slerp"]), size)
 
     def png(self) -> bytes:
         """Both strips over the norm plot, as in the export command's 'paths' figure."""
         r = self.resources
-        return export.png_bytes(export.paths(r.decode, self.a, self.b, self.steps, self.tile, r.expected_norm()))
+        return png_bytes(figures.paths(r.decode, self.a, self.b, self.steps, self.tile, r.expected_norm()))
 
 
 class AnalogyState(param.Parameterized):
@@ -417,11 +421,11 @@ class AnalogyState(param.Parameterized):
     def figure(self):
         """The J-diagram picture: decoded grid framed by the input images."""
         corners = self.latents
-        return export.jdiagram(self.resources.decode, corners["a"], corners["b"], corners["c"], self.size, self.tile,
+        return figures.jdiagram(self.resources.decode, corners["a"], corners["b"], corners["c"], self.size, self.tile,
                                self.inputs)
 
     def compute(self) -> None:
-        self.image = export.jpeg_bytes(self.figure())
+        self.image = jpeg_bytes(self.figure())
 
     @param.depends("size", "tile", watch=True)
     def _resized(self) -> None:
@@ -429,7 +433,7 @@ class AnalogyState(param.Parameterized):
         self.session.commit()
 
     def png(self) -> bytes:
-        return export.png_bytes(self.figure())
+        return png_bytes(self.figure())
 
 
 class MineState(param.Parameterized):
@@ -463,7 +467,7 @@ class MineState(param.Parameterized):
         from explorer.latent.grids import mine_grid
 
         index = self.resources.index
-        count = min(export.mine_neighbour_count(self.size), len(index) - 1)
+        count = min(mine_neighbour_count(self.size), len(index) - 1)
         # exclude_self: a centre that is itself a held-out image must not be its own neighbour
         _, ids = index.search(self.center, k=count, exclude_self=True)
         neighbours = index.latents[index.rows_of(ids[ids >= 0])]
@@ -512,7 +516,7 @@ class AttributesState(param.Parameterized):
     """Build one attribute vector (plain, balanced, synthetic) and judge it as an AtDot classifier."""
 
     attribute = param.Selector(default=None, objects=[])
-    method = param.Selector(default="plain", objects=list(METHODS))
+    method = param.Selector(default="plain", objects=list(attribute_data.METHODS))
     confounders = param.ListSelector(default=[], objects=[])
     result = param.Dict(default={}, doc="scores, ROC, AUC, threshold, accuracy, cell counts")
 
@@ -530,7 +534,7 @@ class AttributesState(param.Parameterized):
 
     @param.depends("attribute", watch=True)
     def _sync_method(self) -> None:
-        if self.attribute in SYNTHETIC_ATTRIBUTES:
+        if attribute_data.is_synthetic(self.attribute):
             self.param.update(method="synthetic", confounders=[])
         else:
             if self.method == "synthetic":

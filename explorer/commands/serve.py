@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
 
     from explorer.app.hosting import configure_hosting
     from explorer.app.main import create_app, warm_up
-    from explorer.app.resources import PackUnavailable, configure, resources_for
+    from explorer.resources import PackUnavailable, configure, resources_for
 
     try:
         processes = process_count(args.num_procs)

@@ -162,8 +162,8 @@ def test_a_change_already_flushed_by_panel_does_not_run_twice(monkeypatch):
 @pytest.fixture
 def explore_view(tiny_pack):
     from explorer.app.explore import ExploreView
-    from explorer.app.resources import resources_for
     from explorer.app.state import Session
+    from explorer.resources import resources_for
 
     return ExploreView(Session(resources_for(tiny_pack), seed=0))
 

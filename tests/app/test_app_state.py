@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from explorer.app import state as S
-from explorer.app.resources import resources_for
+from explorer.resources import resources_for
 
 
 @pytest.fixture
