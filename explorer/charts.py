@@ -10,6 +10,7 @@ costs a server about 30 MiB and half a second, which sessions that never downloa
 
 from __future__ import annotations
 
+import textwrap
 import threading
 from collections.abc import Mapping, Sequence
 
@@ -89,7 +90,8 @@ def grouped_bars(
     rows = [(str(category), name, float(value)) for name, values in series.items()
             for category, value in zip(categories, values)]
     colour_of = {name: (colours or {}).get(name, PALETTE[i % len(PALETTE)]) for i, name in enumerate(series)}
-    return hv.Bars(rows, [xlabel, group], ylabel).opts(
+    # Declared values keep the series in the caller's order; matplotlib would sort them.
+    return hv.Bars(rows, [xlabel, hv.Dimension(group, values=list(series))], ylabel).opts(
         title=title, height=280, responsive=True, toolbar=None, multi_level=False, show_legend=True,
         color=hv.dim(group).categorize(colour_of), xrotation=45 if len(categories) > 8 else 0,
     )
@@ -109,8 +111,8 @@ def labelled_points(
     point_labels: Mapping[str, Sequence[str]] | None = None,
     *,
     title: str = "",
-    xlabel: str = "",
-    ylabel: str = "",
+    xlabel: str = "x",
+    ylabel: str = "y",
     xlim: tuple[float, float] | None = None,
     ylim: tuple[float, float] | None = None,
 ) -> hv.Overlay:
@@ -124,7 +126,7 @@ def labelled_points(
     everything = np.concatenate([np.asarray(points, dtype=float).reshape(-1, 2) for points in series.values()])
     xlim, ylim = (_padded(limits or (float(values.min()), float(values.max())))
                   for limits, values in ((xlim, everything[:, 0]), (ylim, everything[:, 1])))
-    offset = 0.015 * (xlim[1] - xlim[0])  # a text starts this far right of its point
+    offset = 0.015 * (xlim[1] - xlim[0])  # a text starts this far beside its point
     layers = []
     for number, (name, points) in enumerate(series.items()):
         colour = PALETTE[number % len(PALETTE)]
@@ -132,10 +134,13 @@ def labelled_points(
         if len(xy) > 1:
             layers.append(hv.Curve(xy, xlabel, ylabel).opts(color=colour, line_width=1.5))
         layers.append(hv.Scatter(xy, xlabel, ylabel, label=name).opts(color=colour, size=7, line_color="black"))
-        texts = list((point_labels or {}).get(name, ()))[: len(xy)]
-        if texts:
-            layers.append(hv.Labels((xy[: len(texts), 0], xy[: len(texts), 1], texts), [xlabel, ylabel], "text").opts(
-                text_color=colour, text_font_size="9pt", text_align="left", xoffset=offset))
+        texts = np.asarray(list((point_labels or {}).get(name, ()))[: len(xy)], dtype=object)
+        left = _crowded_on_the_right(xy[: len(texts)], everything, xlim, ylim)
+        for side, align, shift in ((~left, "left", offset), (left, "right", -offset)):
+            if side.any():
+                layers.append(hv.Labels((xy[: len(texts)][side, 0], xy[: len(texts)][side, 1], list(texts[side])),
+                                        [xlabel, ylabel], "text").opts(
+                    text_color=colour, text_font_size="9pt", text_align=align, xoffset=shift))
     return hv.Overlay(layers).opts(hv.opts.Overlay(title=title, xlim=xlim, ylim=ylim, height=400, responsive=True,
                                                    toolbar=None, legend_position="top_right", show_grid=True))
 
@@ -161,8 +166,10 @@ def picture(chart: hv.core.Dimensioned, size: tuple[int, int]) -> Image.Image:
             axis.set_box_aspect(None)
         drawn.set_size_inches(width / DPI, height / DPI)
         drawn.set_dpi(DPI)
-        drawn.tight_layout(pad=0.6)
         canvas = FigureCanvasAgg(drawn)
+        drawn.tight_layout(pad=0.6)
+        _fit_titles(drawn, canvas.get_renderer())
+        drawn.tight_layout(pad=0.6)
         canvas.draw()
         image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
     return image if image.size == (width, height) else image.resize((width, height))
@@ -196,6 +203,34 @@ def _with_matplotlib_options(obj):
                 if target in allowed and value is not None:
                     options[target] = convert(value) if convert else value
     return obj.opts(backend="matplotlib", **options)
+
+
+def _fit_titles(drawn, renderer, smallest: float = 8.0) -> None:
+    """Shrink each axis title wider than the picture allows (a page's plot is wider than a PNG),
+    down to `smallest` points, then break it into lines. A title is centred over its axis."""
+    for axis in drawn.axes:
+        title, box = axis.title, axis.get_window_extent(renderer)
+        room = 0.96 * 2 * min(box.x0 + box.width / 2, drawn.bbox.width - box.x0 - box.width / 2)
+        span = title.get_window_extent(renderer).width
+        if span <= room:
+            continue
+        title.set_fontsize(max(smallest, title.get_fontsize() * room / span))
+        span = title.get_window_extent(renderer).width
+        if span > room:
+            text = title.get_text()
+            title.set_text(textwrap.fill(text, max(10, int(len(text) * room / span))))
+
+
+def _crowded_on_the_right(points: np.ndarray, markers: np.ndarray, xlim: tuple[float, float],
+                          ylim: tuple[float, float]) -> np.ndarray:
+    """(n,) bool: points whose text would run into another marker on their right, but not on their
+    left, where it has room."""
+    scale = np.array([xlim[1] - xlim[0], ylim[1] - ylim[0]])
+    # A text reaches about a tenth of the width to one side and a twentieth of the height up and down.
+    apart = (markers[None, :, :] - points[:, None, :]) / scale
+    near = (np.abs(apart[..., 1]) < 0.05) & (np.abs(apart[..., 0]) < 0.1) & (np.abs(apart).sum(axis=-1) > 0)
+    room = (points[:, 0] - xlim[0]) / scale[0] > 0.1
+    return (near & (apart[..., 0] > 0)).any(axis=1) & ~(near & (apart[..., 0] < 0)).any(axis=1) & room
 
 
 def _padded(limits: tuple[float, float], fraction: float = 0.03) -> tuple[float, float]:

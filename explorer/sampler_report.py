@@ -293,7 +293,7 @@ def report_figure(report: dict[str, Any], label: str | None = None, size: tuple[
             figures = run["labels"][label]
             bars[f"{title} (H = {figures['entropy_bits']:.2f} bits)"] = shares(figures["counts"])
     left = grouped_bars(
-        report["names"][label], bars, xlabel=label, ylabel="share of images (%)",
+        report["names"][label], bars, xlabel=label, ylabel="share of images (%)", group="images",
         title=f"{report['pack']}: {label} of {report['n']} samples ({VOTE_K}-NN label transfer)",
     )
     sweeps = {

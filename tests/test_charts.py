@@ -130,3 +130,21 @@ def test_labelled_points_refuse_an_empty_series():
 def test_a_picture_too_small_for_its_labels_is_refused():
     with pytest.raises(ValueError, match="at least 120×120 pixels, got 100×300"):
         charts.picture(CHARTS["roc"](), (100, 300))
+
+
+def test_a_points_text_moves_left_when_another_marker_crowds_its_right():
+    chart = charts.labelled_points({"s": [(0.1, 0.5), (0.5, 0.5), (0.52, 0.5)]}, {"s": ["far", "crowded", "free"]},
+                                   xlim=(0, 1), ylim=(0, 1))
+    sides = {}
+    for labels in chart.traverse(lambda element: element, [hv.Labels]):
+        align = hv.Store.lookup_options("bokeh", labels, "style").kwargs["text_align"]
+        sides.update({text: align for text in labels.dimension_values("text")})
+    assert sides == {"far": "left", "crowded": "right", "free": "left"}
+
+
+def test_a_title_wider_than_the_picture_is_fitted_inside_it():
+    chart = charts.labelled_points({"s": [(0, 0), (1, 1)]}, title="a title far too long for a picture this narrow " * 2)
+    top = np.asarray(charts.picture(chart, (240, 200)))[:40]
+    background = np.array([255, 255, 255])
+    assert (top[:, :2] == background).all() and (top[:, -2:] == background).all()  # no text cut at the edges
+    assert (top != background).any()  # but the title is there
