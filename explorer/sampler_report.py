@@ -276,7 +276,8 @@ def summary(report: dict[str, Any], label: str | None = None) -> dict[str, Any]:
 
 def report_figure(report: dict[str, Any], label: str | None = None, size: tuple[int, int] = (1440, 560)) -> Image.Image:
     """Left: class shares of validation images, prior and MaGNET samples; right: PR points of both sweeps."""
-    from explorer.plots import bar_chart, line_chart, side_by_side
+    from explorer.charts import grouped_bars, labelled_points, picture
+    from explorer.imaging import side_by_side
 
     label = label or next(iter(report["names"]))
     runs = report["runs"]
@@ -291,10 +292,9 @@ def report_figure(report: dict[str, Any], label: str | None = None, size: tuple[
         if run is not None:
             figures = run["labels"][label]
             bars[f"{title} (H = {figures['entropy_bits']:.2f} bits)"] = shares(figures["counts"])
-    left = bar_chart(
-        report["names"][label], bars, size=(width // 2, height),
+    left = grouped_bars(
+        report["names"][label], bars, xlabel=label, ylabel="share of images (%)", group="images",
         title=f"{report['pack']}: {label} of {report['n']} samples ({VOTE_K}-NN label transfer)",
-        y_label="share of images (%)",
     )
     sweeps = {
         "polarity ρ sweep": [(run, f"ρ={run['rho']:g}") for run in runs.values() if run["sampler"] == "polarity"],
@@ -312,12 +312,11 @@ def report_figure(report: dict[str, Any], label: str | None = None, size: tuple[
     # Recall from 0 and precision up to 1, the ends every sweep heads for; the rest fits the data.
     recalls = [x for points in series.values() for x, _ in points]
     precisions = [y for points in series.values() for _, y in points]
-    right = line_chart(
-        series, size=(width - width // 2, height), point_labels=point_labels,
-        title=f"precision vs recall (k={PR_K}, encoder features)", x_label="recall (coverage)",
-        y_label="precision (quality)", x_range=(0.0, max(recalls)), y_range=(min(precisions), 1.0),
+    right = labelled_points(
+        series, point_labels, title=f"precision vs recall (k={PR_K}, encoder features)", xlabel="recall (coverage)",
+        ylabel="precision (quality)", xlim=(0.0, max(recalls)), ylim=(min(precisions), 1.0),
     )
-    return side_by_side([left, right])
+    return side_by_side([picture(left, (width // 2, height)), picture(right, (width - width // 2, height))])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,8 +13,8 @@ from panel.custom import JSComponent
 
 from explorer.app.hosting import hosting
 from explorer.app.panel_internals import PromptChanges, SkipDesignOnUpdate, buffered_input_bytes, session_websockets
-from explorer.app.resources import GAP
 from explorer.app.uploads import MAX_UPLOAD_BYTES, too_large
+from explorer.resources import GAP
 
 
 def jpeg_src(jpeg: bytes) -> str:

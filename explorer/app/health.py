@@ -19,8 +19,8 @@ from typing import Any
 from tornado.web import RequestHandler
 
 from explorer.app.hosting import hosting, sessions
-from explorer.app.resources import loaded_resources
 from explorer.memory import rss_mb
+from explorer.resources import loaded_resources
 
 STARTED = time.monotonic()
 

@@ -16,11 +16,11 @@ from explorer.app.components import LinkWriter
 from explorer.app.hosting import Slot, hosting, sessions
 from explorer.app.panel_internals import cleanup_document, serve_styles_locally
 from explorer.app.registry import Registry, link_for
-from explorer.app.resources import PackUnavailable, default_pack, installed_packs, resources_for
 from explorer.app.session import Session
 from explorer.app.urlstate import LATENT_KEYS, Link, read_link
 from explorer.app.views import VIEWS
 from explorer.memory import TrimAfterSessions
+from explorer.resources import PackUnavailable, default_pack, installed_packs, resources_for
 
 log = logging.getLogger(__name__)
 # Memory that closed sessions freed goes back to the system shortly after they close.

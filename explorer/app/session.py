@@ -11,9 +11,9 @@ import numpy as np
 import param
 
 from explorer.app.hosting import hosting
-from explorer.app.resources import PackResources
 from explorer.app.uploads import UploadError, image_from_upload
 from explorer.latent.sampling import sample_prior
+from explorer.resources import PackResources
 
 
 class Session(param.Parameterized):

@@ -33,7 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from explorer import export
+    from explorer import attributes, figures
+    from explorer.imaging import gif_bytes, png_bytes
+    from explorer.latent.grids import mine_neighbour_count
+    from explorer.latent.interpolate import typical_norm
     from explorer.latent.sampling import sample_prior
     from explorer.packs import DEFAULT_PACK, PackError, list_packs, open_pack
     from explorer.render import Renderer
@@ -62,12 +65,14 @@ def run(args: argparse.Namespace) -> int:
                 raise SystemExit(f"latent-explorer export: {error}") from None
         return rng.choice(len(latents), size=count, replace=False)
 
-    masks = export.label_masks(index.labels, index.categories)
-    attribute = args.attribute or (sorted(masks)[0] if masks else "blur")
-    if args.figure in ("traversal", "atdot") and attribute != "blur" and attribute not in masks:
-        print(f"latent-explorer export: no attribute {attribute!r}; choose from: blur, {', '.join(sorted(masks))}",
-              file=sys.stderr)
+    masks = attributes.label_masks(index.labels, index.categories)
+    attribute = args.attribute or (sorted(masks) or list(attributes.SYNTHETIC))[0]
+    if args.figure in ("traversal", "atdot") and not attributes.is_synthetic(attribute) and attribute not in masks:
+        choices = ", ".join([*attributes.SYNTHETIC, *sorted(masks)])
+        print(f"latent-explorer export: no attribute {attribute!r}; choose from: {choices}", file=sys.stderr)
         return 2
+    augmented = (attributes.edited_latents(attribute, index.thumbnails, pack.model.encode_images)
+                 if args.figure in ("traversal", "atdot") and attributes.is_synthetic(attribute) else None)
 
     out = Path(args.out or f"{args.figure}-{pack.name}.png")
     extra: list[Path] = []
@@ -75,60 +80,41 @@ def run(args: argparse.Namespace) -> int:
         rows = rows_for(args.ids, 3)
         a, b, c = latents[rows]
         inputs = dict(zip("abc", np.asarray(index.thumbnails)[rows]))
-        figure = export.jdiagram(decode, a, b, c, args.size or 5, args.tile, inputs)
+        figure = figures.jdiagram(decode, a, b, c, args.size or 5, args.tile, inputs)
     elif args.figure == "mine":
         size = args.size or 7
         centre = latents[rows_for(args.ids, 1)[0]]
-        _, ids = index.search(centre, k=export.mine_neighbour_count(size), exclude_self=True)
-        figure = export.mine(decode, centre, latents[index.rows_of(ids[ids >= 0])], size, args.tile)
+        _, ids = index.search(centre, k=mine_neighbour_count(size), exclude_self=True)
+        figure = figures.mine(decode, centre, latents[index.rows_of(ids[ids >= 0])], size, args.tile)
     elif args.figure == "paths":
         prior = pack.model.prior
         a, b = sample_prior(prior, 2, d, args.seed)
-        figure = export.paths(decode, a, b, args.size or 9, args.tile, export.typical_norm(prior, d))
+        figure = figures.paths(decode, a, b, args.size or 9, args.tile, typical_norm(prior, d))
         if args.gif:
             from explorer.latent.interpolate import slerp
 
             extra.append(out.with_suffix(".gif"))
-            extra[-1].write_bytes(export.gif_bytes(decode(slerp(a, b, np.linspace(0, 1, 16))), args.tile))
+            extra[-1].write_bytes(gif_bytes(decode(slerp(a, b, np.linspace(0, 1, 16))), args.tile))
     elif args.figure == "traversal":
-        vector = _vector(export, pack, latents, masks, attribute, args.method)
+        built = attributes.attribute_vector(latents, masks, attribute, args.method, augmented=augmented)
+        vector = built.vector
         strengths = np.linspace(-2.0, 2.0, args.size or 7)
         starts = latents[rows_for(args.ids, 4)]
-        figure = export.traversal(decode, starts, vector, strengths, args.tile, f"{attribute} ({args.method})")
+        figure = figures.traversal(decode, starts, vector, strengths, args.tile, f"{attribute} ({built.method})")
         if args.gif:
             frames = decode(starts[0][None] + np.linspace(-2, 2, 16)[:, None] * vector[None])
             extra.append(out.with_suffix(".gif"))
-            extra[-1].write_bytes(export.gif_bytes(frames, args.tile))
+            extra[-1].write_bytes(gif_bytes(frames, args.tile))
     else:
-        if attribute == "blur":
-            augmented = pack.model.encode_images(export.blur(np.asarray(index.thumbnails)))
-            result = export.judge_attribute(latents, {}, attribute, augmented=augmented)
-        else:
-            balance = export.default_confounders(masks, attribute) if args.method == "balanced" else ()
-            try:
-                result = export.judge_attribute(latents, masks, attribute, balance=balance)
-            except ValueError as error:
-                print(f"latent-explorer export: {error}", file=sys.stderr)
-                return 2
-        figure = export.atdot(result)
+        try:
+            result = attributes.judge_attribute(latents, masks, attribute, args.method, augmented=augmented)
+        except ValueError as error:
+            print(f"latent-explorer export: {error}", file=sys.stderr)
+            return 2
+        figure = figures.atdot(result)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(export.png_bytes(figure))
+    out.write_bytes(png_bytes(figure))
     for path in [out, *extra]:
         print(path)
     return 0
 
-
-def _vector(export, pack, latents, masks, attribute: str, method: str):
-    """The attribute vector over the whole index (balanced over the default confounders if asked)."""
-    import numpy as np
-
-    from explorer.latent import attributes as la
-
-    if attribute == "blur":
-        blurred = pack.model.encode_images(export.blur(np.asarray(pack.index.thumbnails)))
-        return la.synthetic_attribute_vector(latents, blurred)
-    balance = export.default_confounders(masks, attribute) if method == "balanced" else []
-    if not balance:
-        return la.attribute_vector(latents, masks[attribute])
-    labels = {attribute: masks[attribute], **{c: masks[c] for c in balance}}
-    return la.balanced_attribute_vector(latents, labels, attribute, tuple(balance)).vector

@@ -160,8 +160,8 @@ def run(args: argparse.Namespace) -> int:
 
     from explorer.app.hosting import configure_hosting
     from explorer.app.main import create_app, warm_up
-    from explorer.app.resources import PackUnavailable, configure, resources_for
     from explorer.devices import resolve_device
+    from explorer.resources import PackUnavailable, configure, resources_for
 
     try:
         resolve_device(args.device)  # a device that cannot work fails here, not in the first session

@@ -23,8 +23,8 @@ from explorer.latent.directions import (
     sefa_directions,
 )
 from explorer.latent.exemplars import average_exemplars, combine_concepts, jitter_grid
-from explorer.latent.grids import MineGrid, mine_grid
-from explorer.latent.interpolate import lerp, slerp, spherical_average
+from explorer.latent.grids import MineGrid, mine_grid, mine_neighbour_count
+from explorer.latent.interpolate import lerp, path_norms, slerp, spherical_average, typical_norm
 from explorer.latent.logistic import LogisticFit, fit_logistic
 from explorer.latent.naming import DirectionName, LabelScore, label_scores, name_direction, name_directions
 from explorer.latent.side_effects import (
@@ -72,10 +72,12 @@ __all__ = [
     "logistic_judges",
     "median_drag",
     "mine_grid",
+    "mine_neighbour_count",
     "name_direction",
     "name_directions",
     "norm_histogram",
     "orthogonalise",
+    "path_norms",
     "principal_directions",
     "prior_report",
     "roc",
@@ -84,4 +86,5 @@ __all__ = [
     "slerp",
     "spherical_average",
     "synthetic_attribute_vector",
+    "typical_norm",
 ]

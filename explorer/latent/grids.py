@@ -76,6 +76,11 @@ def mine_grid(centre: ArrayLike, neighbours: ArrayLike, rows: int, cols: int) ->
     return MineGrid(latents=latents, neighbour_index=neighbour_index, centre_cell=middle)
 
 
+def mine_neighbour_count(size: int) -> int:
+    """How many neighbours a size × size MINE grid places: about half the cells, the rest interpolated."""
+    return max(2, (size * size) // 2)
+
+
 def _projected_positions(neighbours: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """(k, 2) fractional (row, col) positions: the top two principal axes stretched over the grid."""
     centred = neighbours - neighbours.mean(axis=0)

@@ -116,6 +116,17 @@ def spherical_average(latents: ArrayLike, weights: ArrayLike) -> np.ndarray:
     return _validate.finite_result("spherical_average", (w @ norms[:, 0])[..., None] * mean)
 
 
+def typical_norm(prior: str, latent_dim: int) -> float:
+    """The norm prior samples concentrate at: sqrt(d) for N(0, I), sqrt(d / 3) for uniform on [-1, 1]^d."""
+    return float(np.sqrt(latent_dim if prior == "gaussian" else latent_dim / 3.0))
+
+
+def path_norms(a: ArrayLike, b: ArrayLike, count: int = 101) -> dict[str, np.ndarray]:
+    """Latent norm along the lerp and slerp paths from a to b, at `count` evenly spaced t (the tent-pole)."""
+    t = np.linspace(0.0, 1.0, count)
+    return {"t": t, "lerp": np.linalg.norm(lerp(a, b, t), axis=-1), "slerp": np.linalg.norm(slerp(a, b, t), axis=-1)}
+
+
 def _arguments(a: ArrayLike, b: ArrayLike, t: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     a = _validate.latents("a", a)
     b = _validate.latents("b", b)

@@ -161,9 +161,9 @@ def test_a_change_already_flushed_by_panel_does_not_run_twice(monkeypatch):
 
 @pytest.fixture
 def explore_view(tiny_pack):
-    from explorer.app.resources import resources_for
     from explorer.app.session import Session
     from explorer.app.views.explore import ExploreState, ExploreView
+    from explorer.resources import resources_for
 
     return ExploreView(ExploreState(Session(resources_for(tiny_pack), seed=0)))
 

@@ -67,7 +67,7 @@ def test_a_link_round_trips_through_every_views_to_link_and_from_link(tiny_pack,
 
 
 def test_link_for_refuses_a_latent_the_link_could_not_carry(tiny_pack):
-    from explorer.app.resources import resources_for
+    from explorer.resources import resources_for
 
     class Odd(ViewState):
         def to_link(self) -> Link:
@@ -157,7 +157,7 @@ def test_view_names_are_unique_and_fit_in_a_link():
 
 
 def test_a_view_state_without_a_link_part_adds_nothing(tiny_pack):
-    from explorer.app.resources import resources_for
+    from explorer.resources import resources_for
 
     class Plain(ViewState):
         value = param.Integer(default=3)

@@ -18,7 +18,7 @@ def test_serve_takes_the_panel_serving_options():
 
 
 def test_serving_an_unknown_pack_fails_fast_with_the_installed_ones(tiny_pack, capsys, monkeypatch):
-    from explorer.app import resources
+    from explorer import resources
 
     monkeypatch.setattr(resources, "_config", resources._Config())  # serve configures the process
     assert main(["serve", "--pack", "nope", "--no-show", "--port", "0"]) == 2
@@ -57,8 +57,8 @@ def test_every_view_can_be_built_and_rewrites_the_link(tiny_pack):
 
 def test_the_warm_up_page_builds_every_view_and_the_attribute_table(tiny_pack, monkeypatch):
     from explorer.app import main as app_main
-    from explorer.app.resources import configure, resources_for
     from explorer.app.views import VIEWS
+    from explorer.resources import configure, resources_for
 
     configure(default_pack=tiny_pack, device="cpu")
     built = []

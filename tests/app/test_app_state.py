@@ -12,7 +12,6 @@ import pytest
 from PIL import Image
 
 from explorer.app.registry import link_for
-from explorer.app.resources import resources_for
 from explorer.app.session import Gallery, Session
 from explorer.app.views.analogy import AnalogyState
 from explorer.app.views.attributes import AttributesState
@@ -20,6 +19,7 @@ from explorer.app.views.explore import ExploreState
 from explorer.app.views.interpolate import InterpolateState
 from explorer.app.views.mine import MineState, MineView
 from explorer.app.views.sampling import SamplingState
+from explorer.resources import resources_for
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def pack_copies(tiny_pack_env, tmp_path, monkeypatch):
 
     Returns (assets, indexes) of the new root; the default pack stays the tiny one.
     """
-    from explorer.app import resources
+    from explorer import resources
 
     source = Path(tiny_pack_env["LATENT_EXPLORER_ASSETS"]).parent
     assets, indexes = tmp_path / "assets", tmp_path / "indexes"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.app.resources import PackUnavailable, resources_for
+from explorer.resources import PackUnavailable, resources_for
 
 BROKEN = "broken"
 

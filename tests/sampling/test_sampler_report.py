@@ -1,4 +1,4 @@
-"""Class balance helpers, the sampler report on a tiny pack, its bench section and the Pillow charts."""
+"""Class balance helpers, the sampler report on a tiny pack and its bench section."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from PIL import Image
 
 import explorer.benchmarks.samplers as samplers_bench
 import explorer.packs
-from explorer import bench, plots, sampler_report
+from explorer import bench, sampler_report
 from explorer.index import PackIndex
 from explorer.latent.metrics import class_histogram, entropy_bits, normalised_entropy
 from explorer.latent.sampling import sample_prior
@@ -194,43 +194,3 @@ def test_samplers_is_a_bench_section_that_skips_missing_packs(monkeypatch):
     monkeypatch.setattr(samplers_bench, "QUICK", dict(samplers_bench.QUICK, packs=("no-such-pack",)))
     assert bench.SECTIONS["samplers"] == "explorer.benchmarks.samplers"
     assert "skipped" in bench.run_section("samplers", quick=True)["no-such-pack"]
-
-
-# -- charts ------------------------------------------------------------------------------------
-
-
-def test_bar_chart_is_an_image_of_the_requested_size():
-    image = plots.bar_chart(["a", "b", "c"], {"x": [1, 2, 3], "y": [3, 2, 1]}, size=(400, 300), title="t")
-    assert image.size == (400, 300) and image.mode == "RGB"
-
-
-def test_line_chart_is_an_image_of_the_requested_size():
-    image = plots.line_chart(
-        {"sweep": [(0.1, 0.9), (0.5, 0.6)], "lone": [(0.7, 0.3)]}, size=(500, 350),
-        point_labels={"sweep": ["ρ=-1", "ρ=1"]}, x_range=(0, 1), y_range=(0, 1),
-    )
-    assert image.size == (500, 350)
-
-
-def test_charts_draw_their_series_colours():
-    image = plots.bar_chart(["a"], {"x": [1.0]}, size=(300, 300))
-    colours = {colour for _, colour in image.getcolors(maxcolors=1 << 16)}
-    assert Image.new("RGB", (1, 1), plots.PALETTE[0]).getpixel((0, 0)) in colours
-
-
-def test_side_by_side_puts_images_in_a_row():
-    row = plots.side_by_side([Image.new("RGB", (30, 20)), Image.new("L", (50, 40))])
-    assert row.size == (80, 40)
-
-
-def test_bar_chart_refuses_a_series_of_the_wrong_length():
-    with pytest.raises(ValueError, match="2 values for 3 categories"):
-        plots.bar_chart(["a", "b", "c"], {"x": [1, 2]})
-
-
-@pytest.mark.parametrize(("low", "high"), [(0.0, 1.0), (0.0, 23.7), (-3.2, 0.4), (5.0, 5.0)])
-def test_nice_ticks_cover_the_range_with_round_steps(low, high):
-    ticks = plots.nice_ticks(low, high)
-    steps = np.diff(ticks)
-    assert ticks[0] <= low and ticks[-1] >= high and np.allclose(steps, steps[0])
-    assert 3 <= len(ticks) <= 12

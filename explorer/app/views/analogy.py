@@ -6,11 +6,12 @@ import numpy as np
 import panel as pn
 import param
 
-from explorer import export
+from explorer import figures
 from explorer.app.components import GalleryView, UploadButton, download
 from explorer.app.registry import ViewSpec, ViewState
 from explorer.app.session import Gallery, Session
 from explorer.app.urlstate import Link
+from explorer.imaging import jpeg_bytes, png_bytes
 
 
 class AnalogyState(ViewState):
@@ -100,11 +101,11 @@ class AnalogyState(ViewState):
     def figure(self):
         """The J-diagram picture: decoded grid framed by the input images."""
         corners = self.latents
-        return export.jdiagram(self.resources.decode, corners["a"], corners["b"], corners["c"], self.size, self.tile,
+        return figures.jdiagram(self.resources.decode, corners["a"], corners["b"], corners["c"], self.size, self.tile,
                                self.inputs)
 
     def compute(self) -> None:
-        self.image = export.jpeg_bytes(self.figure())
+        self.image = jpeg_bytes(self.figure())
 
     @param.depends("size", "tile", watch=True)
     def _resized(self) -> None:
@@ -112,7 +113,7 @@ class AnalogyState(ViewState):
         self.session.commit()
 
     def png(self) -> bytes:
-        return export.png_bytes(self.figure())
+        return png_bytes(self.figure())
 
 
 def corner_text(corners: dict) -> str:

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import panel as pn
 import param
 
-from explorer.app.plots import hv
+from explorer import attributes as attribute_data
 from explorer.app.registry import ViewSpec, ViewState
-from explorer.app.resources import METHODS, SYNTHETIC_ATTRIBUTES
 from explorer.app.session import Session
-
-POSITIVE, NEGATIVE = "#0072B2", "#D55E00"
+from explorer.charts import atdot_histogram, roc_plot
 
 
 class AttributesState(ViewState):
     """Build one attribute vector (plain, balanced, synthetic) and judge it as an AtDot classifier."""
 
     attribute = param.Selector(default=None, objects=[])
-    method = param.Selector(default="plain", objects=list(METHODS))
+    method = param.Selector(default="plain", objects=list(attribute_data.METHODS))
     confounders = param.ListSelector(default=[], objects=[])
     result = param.Dict(default={}, doc="scores, ROC, AUC, threshold, accuracy, cell counts")
 
@@ -35,7 +32,7 @@ class AttributesState(ViewState):
 
     @param.depends("attribute", watch=True)
     def _sync_method(self) -> None:
-        if self.attribute in SYNTHETIC_ATTRIBUTES:
+        if attribute_data.is_synthetic(self.attribute):
             self.param.update(method="synthetic", confounders=[])
         else:
             if self.method == "synthetic":
@@ -54,29 +51,6 @@ class AttributesState(ViewState):
     def summary(self) -> list[dict]:
         """Every attribute's AtDot AUC and accuracy, plain and balanced (cached per process)."""
         return self.resources.attribute_summary()
-
-
-def atdot_histogram(result: dict) -> hv.Overlay:
-    """AtDot scores of the test half: positives against negatives, with the chosen threshold."""
-    scores = np.concatenate([result["positives"], result["negatives"]])
-    edges = np.linspace(scores.min(), scores.max() + 1e-9, 31)
-    pos = hv.Histogram(np.histogram(result["positives"], edges, density=True), kdims=["AtDot score"],
-                       vdims=["density"], label=f"with ({len(result['positives'])})").opts(fill_color=POSITIVE, alpha=0.5)
-    neg = hv.Histogram(np.histogram(result["negatives"], edges, density=True), kdims=["AtDot score"],
-                       vdims=["density"], label=f"without ({len(result['negatives'])})").opts(fill_color=NEGATIVE, alpha=0.5)
-    line = hv.VLine(result["threshold"]).opts(color="black", line_dash="dashed")
-    return (pos * neg * line).opts(hv.opts.Overlay(title=f"AtDot scores: {result['attribute']} (test half)",
-                                                   height=280, responsive=True, toolbar=None,
-                                                   legend_position="top_right"))
-
-
-def roc_plot(result: dict) -> hv.Overlay:
-    """The ROC curve of the AtDot scores, AUC in the title."""
-    curve = hv.Curve((result["fpr"], result["tpr"]), "false positive rate", "true positive rate").opts(
-        color=POSITIVE, line_width=2)
-    chance = hv.Curve(([0, 1], [0, 1])).opts(color="grey", line_dash="dotted")
-    return (curve * chance).opts(hv.opts.Overlay(title=f"ROC, AUC {result['auc']:.3f}", height=280, width=300,
-                                                 toolbar=None, xlim=(0, 1), ylim=(0, 1.01)))
 
 
 def figures_text(result: dict) -> str:

@@ -8,6 +8,7 @@ import numpy as np
 import panel as pn
 import param
 
+from explorer import attributes as attribute_data
 from explorer.app.components import (
     GalleryView,
     LiveSlider,
@@ -19,7 +20,6 @@ from explorer.app.components import (
     no_delay,
 )
 from explorer.app.registry import ViewSpec, ViewState
-from explorer.app.resources import METHODS, SYNTHETIC_ATTRIBUTES
 from explorer.app.session import Gallery, Session
 
 SLIDER_RANGE = 3.0
@@ -48,11 +48,11 @@ class ExploreState(ViewState):
 
     @staticmethod
     def default_method(name: str) -> str:
-        return "synthetic" if name in SYNTHETIC_ATTRIBUTES else "plain"
+        return attribute_data.default_method(name)
 
     def methods_for(self, name: str) -> list[str]:
         """The vector methods that exist for attribute `name`."""
-        return ["synthetic"] if name in SYNTHETIC_ATTRIBUTES else [m for m in METHODS if m != "synthetic"]
+        return attribute_data.methods_for(name)
 
     def vector(self, name: str) -> np.ndarray:
         return self.resources.attribute_vector(name, self.methods.get(name, self.default_method(name)))

@@ -6,27 +6,14 @@ import numpy as np
 import panel as pn
 import param
 
-from explorer import export
+from explorer import figures
 from explorer.app.components import GalleryView, UploadButton, download
-from explorer.app.plots import hv
 from explorer.app.registry import ViewSpec, ViewState
 from explorer.app.session import Gallery, Session
 from explorer.app.urlstate import Link
-
-
-def norm_plot(norms: dict) -> hv.Overlay:
-    """Latent norm against t for both paths, with the prior's typical norm: the tent-pole."""
-    t = norms["t"]
-    lerp = hv.Curve((t, norms["lerp"]), "t", "latent norm", label="lerp").opts(color="#D55E00", line_width=2)
-    slerp = hv.Curve((t, norms["slerp"]), "t", "latent norm", label="slerp").opts(color="#0072B2", line_width=2)
-    shell = hv.HLine(norms["expected"]).opts(color="grey", line_dash="dashed", line_width=1)
-    low = min(norms["lerp"].min(), norms["slerp"].min(), norms["expected"])
-    high = max(norms["lerp"].max(), norms["slerp"].max(), norms["expected"])
-    return (lerp * slerp * shell).opts(
-        hv.opts.Overlay(title="Latent norm along the path (dashed: the prior's typical norm)",
-                        legend_position="bottom_right", height=260, responsive=True,
-                        ylim=(max(0.0, low * 0.8), high * 1.1), toolbar=None),
-    )
+from explorer.charts import norm_plot
+from explorer.imaging import gif_bytes, png_bytes
+from explorer.latent.interpolate import path_norms
 
 
 class InterpolateState(ViewState):
@@ -70,7 +57,7 @@ class InterpolateState(ViewState):
         strips = self.paths(self.steps)
         self.lerp_strip = self.resources.grid_jpeg(strips["lerp"][None], self.tile)
         self.slerp_strip = self.resources.grid_jpeg(strips["slerp"][None], self.tile)
-        self.norms = {**export.path_norms(self.a, self.b), "expected": self.resources.expected_norm()}
+        self.norms = {**path_norms(self.a, self.b), "expected": self.resources.expected_norm()}
 
     def set_endpoint(self, which: str, latent: np.ndarray) -> None:
         if which not in ("a", "b"):
@@ -101,12 +88,12 @@ class InterpolateState(ViewState):
 
     def gif(self, frames: int = 16, size: int = 128) -> bytes:
         """An animated GIF along the slerp path, forth and back."""
-        return export.gif_bytes(self.resources.decode(self.paths(frames)["slerp"]), size)
+        return gif_bytes(self.resources.decode(self.paths(frames)["slerp"]), size)
 
     def png(self) -> bytes:
         """Both strips over the norm plot, as in the export command's 'paths' figure."""
         r = self.resources
-        return export.png_bytes(export.paths(r.decode, self.a, self.b, self.steps, self.tile, r.expected_norm()))
+        return png_bytes(figures.paths(r.decode, self.a, self.b, self.steps, self.tile, r.expected_norm()))
 
 
 class InterpolateView(pn.viewable.Viewer):

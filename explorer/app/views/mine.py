@@ -6,10 +6,10 @@ import numpy as np
 import panel as pn
 import param
 
-from explorer import export
 from explorer.app.components import TileGrid, download, jpeg_src
 from explorer.app.registry import ViewSpec, ViewState
 from explorer.app.session import Session
+from explorer.latent.grids import mine_neighbour_count
 
 
 class OddInteger(param.Integer):
@@ -50,7 +50,7 @@ class MineState(ViewState):
         from explorer.latent.grids import mine_grid
 
         index = self.resources.index
-        count = min(export.mine_neighbour_count(self.size), len(index) - 1)
+        count = min(mine_neighbour_count(self.size), len(index) - 1)
         # exclude_self: a centre that is itself a held-out image must not be its own neighbour
         _, ids = index.search(self.center, k=count, exclude_self=True)
         neighbours = index.latents[index.rows_of(ids[ids >= 0])]

@@ -7,10 +7,10 @@ import panel as pn
 import param
 
 from explorer.app.components import download
-from explorer.app.plots import hv
 from explorer.app.registry import ViewSpec, ViewState
 from explorer.app.session import Session
 from explorer.app.urlstate import Link
+from explorer.charts import class_bars
 from explorer.latent.sampling import sample_prior
 
 
@@ -128,19 +128,6 @@ def ess_warning(ess: float | None, drawn: int, pool_size: int) -> str:
     return ""
 
 
-def class_bars(histogram: dict, label: str) -> hv.Bars:
-    """The label's distribution among the sampler's draws and among prior draws."""
-    rows = []
-    for group in ("this sampler", "prior"):
-        for name, fraction in zip(histogram["categories"], histogram[group]):
-            rows.append((str(name), group, float(fraction)))
-    return hv.Bars(rows, ["value", "samples"], "fraction").opts(
-        title=f"{label}: this sampler (blue) vs the prior (grey)", height=280, responsive=True,
-        toolbar=None, color=hv.dim("samples").categorize({"this sampler": "#0072B2", "prior": "#BBBBBB"}),
-        xrotation=45 if len(histogram["categories"]) > 8 else 0, multi_level=False,
-    )
-
-
 class SamplingView(pn.viewable.Viewer):
     """Sampler settings, the sample grid, ESS and the class histogram."""
 
@@ -204,8 +191,6 @@ class SamplingView(pn.viewable.Viewer):
         return f"Sampler **{state.sampler}**: effective sample size **{ess:.0f}** of a pool of {pool}."
 
     def _bars(self, histogram: dict):
-        if not histogram:
-            return hv.Bars([], "value", "fraction")
         return class_bars(histogram, self.state.label)
 
     def __panel__(self):

@@ -2,33 +2,24 @@
 label masks and the attribute vectors (plain, balanced, synthetic) computed from its index.
 
 Sessions hold a reference to a `PackResources` and never mutate it; everything here is either
-read-only after construction or computed under a lock and cached.
+read-only after construction or computed once per key (`SingleFlight`) and kept. Panel-free:
+the app's sessions, the health report and `serve` share it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-from explorer.export import (
-    blur,
-    decode_grid,
-    default_confounders,
-    grid_image,
-    jpeg_bytes,
-    judge_attribute,
-    label_masks,
-    png_bytes,
-    typical_norm,
-)
+from explorer import attributes
+from explorer.imaging import decode_grid, grid_image, jpeg_bytes, png_bytes
+from explorer.latent.interpolate import typical_norm
+from explorer.single_flight import SingleFlight
 
-METHODS = ("plain", "balanced", "synthetic")
-SYNTHETIC_ATTRIBUTES = ("blur",)
 GAP = 2  # pixels between grid tiles, here and in the click mapping of TileGrid
 # Live pictures (slider drags) are decoded on these threads, so that the event loop serves other
 # sessions meanwhile: torch and Pillow release the GIL while they work. Several threads let
@@ -49,8 +40,7 @@ class _Config:
 
 
 _config = _Config()
-_cache: dict[tuple[str, str, str], "PackResources"] = {}
-_cache_lock = threading.Lock()
+_opened: SingleFlight["PackResources"] = SingleFlight()  # keyed by (pack, assets root, indexes root)
 
 
 def configure(default_pack: str | None = None, device: str = "auto", batch_window_ms: float | None = None) -> None:
@@ -81,16 +71,13 @@ def resources_for(pack_name: str | None = None) -> "PackResources":
 
     name = pack_name or default_pack()
     key = (name, str(assets_root()), str(indexes_root()))
-    with _cache_lock:
-        if key not in _cache:
-            _cache[key] = PackResources.open(name, device=_config.device, batch_window_ms=_config.batch_window_ms)
-        return _cache[key]
+    return _opened.get(key, lambda: PackResources.open(name, device=_config.device,
+                                                       batch_window_ms=_config.batch_window_ms))
 
 
 def loaded_resources() -> list["PackResources"]:
     """The packs this process has opened so far (for the health report)."""
-    with _cache_lock:
-        return list(_cache.values())
+    return _opened.values()
 
 
 class PackResources:
@@ -99,9 +86,7 @@ class PackResources:
     def __init__(self, pack, renderer):
         self.pack = pack
         self.renderer = renderer
-        self._lock = threading.Lock()
-        self._computed: dict[tuple, object] = {}
-        self._key_locks: dict[tuple, threading.Lock] = {}
+        self._computed: SingleFlight[object] = SingleFlight()  # vectors, judgements, edited encodings
 
     @classmethod
     def open(cls, name: str, device: str = "auto", batch_window_ms: float | None = None) -> "PackResources":
@@ -243,12 +228,12 @@ class PackResources:
     @cached_property
     def masks(self) -> dict[str, np.ndarray]:
         """Every label of the index as a boolean mask (categorical: one mask per value)."""
-        return label_masks(self.index.labels or {}, getattr(self.index, "categories", {}) or {})
+        return attributes.label_masks(self.index.labels or {}, getattr(self.index, "categories", {}) or {})
 
     @property
     def attribute_names(self) -> list[str]:
         """Attributes a vector can be built for: label masks, then synthetic transforms."""
-        return sorted(self.masks) + list(SYNTHETIC_ATTRIBUTES)
+        return sorted(self.masks) + list(attributes.SYNTHETIC)
 
     def common_attributes(self, count: int) -> list[str]:
         """`count` attributes to offer first: the most evenly split, one per label family where possible."""
@@ -258,7 +243,7 @@ class PackResources:
             if name.split("=")[0] not in {c.split("=")[0] for c in chosen}:
                 chosen.append(name)
         chosen += [name for name in by_balance if name not in chosen]
-        return (chosen + list(SYNTHETIC_ATTRIBUTES))[:count]
+        return (chosen + list(attributes.SYNTHETIC))[:count]
 
     def label_names(self) -> list[str]:
         """The raw label names of the index (categorical and binary)."""
@@ -281,77 +266,49 @@ class PackResources:
 
     def default_confounders(self, attribute: str) -> list[str]:
         """The labels a balanced vector for `attribute` is balanced over unless the user says."""
-        return default_confounders(self.masks, attribute)
+        return attributes.default_confounders(self.masks, attribute)
 
     # ----------------------------------------------------------------- vectors
-    def _cached(self, key: tuple, compute):
-        """compute() once per process for `key`; a second caller waits for the first one's result,
-        while callers of other keys go on."""
-        with self._lock:
-            if key in self._computed:
-                return self._computed[key]
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            with self._lock:
-                if key in self._computed:
-                    return self._computed[key]
-            value = compute()
-            with self._lock:
-                self._computed[key] = value
-            return value
-
     def attribute_vector(self, attribute: str, method: str = "plain") -> np.ndarray:
-        """The attribute's direction from the whole index, computed once per process.
+        """The attribute's direction from the whole index (float32), computed once per process.
 
-        Balanced vectors balance over `default_confounders`; 'blur' is always synthetic.
+        Balanced vectors balance over `default_confounders`; a synthetic attribute is always synthetic.
         """
-        from explorer.latent import attributes as la
-
-        latents = np.asarray(self.index.latents, dtype=np.float32)
-        if attribute in SYNTHETIC_ATTRIBUTES:
-            return self._cached(("vector", attribute), lambda: np.asarray(
-                la.synthetic_attribute_vector(latents, self.blurred_latents), dtype=np.float32))
-        if method == "synthetic":
-            raise ValueError(f"a synthetic vector exists only for {', '.join(SYNTHETIC_ATTRIBUTES)}, not {attribute!r}")
-        confounders = tuple(self.default_confounders(attribute)) if method == "balanced" else ()
-
-        def compute() -> np.ndarray:
-            mask = self.masks[attribute]
-            if not confounders:
-                return np.asarray(la.attribute_vector(latents, mask), dtype=np.float32)
-            labels = {attribute: mask, **{c: self.masks[c] for c in confounders}}
-            return np.asarray(la.balanced_attribute_vector(latents, labels, attribute, confounders).vector, np.float32)
-
-        return self._cached(("vector", attribute, confounders), compute)
+        method = attributes.resolve_method(attribute, method)
+        return self._computed.get(("vector", attribute, method), lambda: np.asarray(attributes.attribute_vector(
+            self.latents, self.masks, attribute, method, augmented=self._augmented(attribute)).vector, np.float32))
 
     @property
-    def blurred_latents(self) -> np.ndarray:
-        """Encodings of the blurred held-out images (the synthetic 'blur' attribute), once per process."""
-        return self._cached(("blurred",), lambda: self.model.encode_images(blur(np.asarray(self.index.thumbnails))))
+    def latents(self) -> np.ndarray:
+        """The held-out latents (N, d) as float32."""
+        return np.asarray(self.index.latents, dtype=np.float32)
+
+    def edited_latents(self, attribute: str) -> np.ndarray:
+        """Encodings of the held-out images after synthetic `attribute`'s edit, once per process."""
+        return self._computed.get(("edited", attribute), lambda: attributes.edited_latents(
+            attribute, self.index.thumbnails, self.model.encode_images))
+
+    def _augmented(self, attribute: str) -> np.ndarray | None:
+        return self.edited_latents(attribute) if attributes.is_synthetic(attribute) else None
 
     def evaluate_attribute(self, attribute: str, method: str, confounders: tuple[str, ...] = ()) -> dict:
-        """`judge_attribute` on the index (built on one half, scored on the other), cached."""
-        def compute() -> dict:
-            latents = np.asarray(self.index.latents, dtype=np.float32)
-            if attribute in SYNTHETIC_ATTRIBUTES:
-                return judge_attribute(latents, {}, attribute, augmented=self.blurred_latents)
-            if method == "synthetic":
-                raise ValueError(
-                    f"a synthetic vector exists only for {', '.join(SYNTHETIC_ATTRIBUTES)}, not {attribute!r}")
-            balance = tuple(confounders) if method == "balanced" else ()
-            return judge_attribute(latents, self.masks, attribute, balance=balance)
+        """`judge_attribute` on the index (built on one half, scored on the other), cached.
 
-        return self._cached(("evaluation", attribute, method, tuple(confounders)), compute)
+        A balanced vector balances over `confounders` (none: the plain vector)."""
+        method = attributes.resolve_method(attribute, method)
+        balance = tuple(confounders) if method == "balanced" else ()
+        return self._computed.get(("evaluation", attribute, method, balance), lambda: attributes.judge_attribute(
+            self.latents, self.masks, attribute, method, balance=balance, augmented=self._augmented(attribute)))
 
     def attribute_summary(self) -> list[dict]:
         """Every attribute's AtDot AUC and test accuracy, plain and balanced, once per process."""
-        return self._cached(("summary",), lambda: [self._summary_row(name) for name in self.attribute_names])
+        return self._computed.get(("summary",), lambda: [self._summary_row(name) for name in self.attribute_names])
 
     def _summary_row(self, name: str) -> dict:
         row: dict = {"attribute": name}
         if name in self.masks:
             row["positives"] = int(self.masks[name].sum())
-        kinds = [("plain", "synthetic" if name in SYNTHETIC_ATTRIBUTES else "plain", ())]
+        kinds = [("plain", attributes.default_method(name), ())]
         confounders = tuple(self.default_confounders(name))
         if confounders:
             kinds.append(("balanced", "balanced", confounders))
