@@ -45,6 +45,7 @@ def user_code(tmp_path, monkeypatch):
     table.write_text(f"{len(rows)}\nBright\n" + "\n".join(rows) + "\n")
     monkeypatch.setenv("LATENT_EXPLORER_ASSETS", str(tmp_path / "assets"))
     monkeypatch.setenv("LATENT_EXPLORER_INDEXES", str(tmp_path / "indexes"))
+    monkeypatch.setenv("LATENT_EXPLORER_HOME", str(tmp_path / "home"))
     return package, images, table
 
 
@@ -70,9 +71,9 @@ def test_changed_weights_are_refused_when_the_model_loads(user_code):
     import_pack("mine", "usermodels:make", images, progress=False)
     (package / "usermodels.py").write_text(textwrap.dedent(FACTORY.replace("SEED", "1")))
     sys.modules.pop("usermodels", None)
-    from explorer.packs import Pack, assets_root, indexes_root
+    from explorer.packs import Pack, user_root
 
-    fresh = Pack("mine", assets_root() / "mine", indexes_root() / "mine")
+    fresh = Pack("mine", user_root().assets / "mine", user_root().indexes / "mine")
     with pytest.raises(PackError, match="other weights than when it was imported"):
         fresh.model
 
