@@ -16,6 +16,7 @@ something a web user can reach.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 from datetime import datetime, timezone
@@ -134,6 +135,8 @@ def import_pack(name: str, spec: str, images: str | Path, attributes: str | Path
         _encode(pack, held_out, training_source, device, batch_size, progress, pool_size)
     except BaseException:
         (assets_dir / CARD_FILE).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a fresh pack's folder, now empty; a replaced one's other files stay
+            assets_dir.rmdir()
         raise
     return pack
 

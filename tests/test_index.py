@@ -22,6 +22,7 @@ from explorer.index import (
     index_params,
 )
 from explorer.models.base import ExplorableModel
+from explorer.training import TrainingSplit
 
 
 def clustered(count: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -318,8 +319,14 @@ def test_index_command_builds_and_saves_the_pack_index(tmp_path, monkeypatch, ca
 
     pack = tiny_pack(tmp_path)
     monkeypatch.setattr(explorer.packs, "open_pack", lambda name: pack)
-    monkeypatch.setattr(explorer.data, "load_dataset", lambda name, split: tiny_dataset())
+    monkeypatch.setattr(explorer.data, "load_dataset", lambda name, split: tiny_dataset(70 if split == "validation"
+                                                                                        else 90))
     assert cli.main(["index", "--pack", "tiny", "--metric", "l2", "--device", "cpu"]) == 0
     loaded = PackIndex.load(pack.index_dir, weights_hash="w1")
     assert len(loaded) == 70 and loaded.metric == "l2"
-    assert "indexed 70 validation images" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "indexed 70 validation images" in out and "encoded 90 training images" in out
+    training = TrainingSplit.load(pack.index_dir, weights_hash="w1")
+    np.testing.assert_allclose(training.latents, pack.model.encode_images(tiny_dataset(90).images), atol=2e-3)
+    np.testing.assert_array_equal(training.labels["shade"], np.arange(90) % 2)
+    assert training.categories == {"shade": ["dark", "light"]}
