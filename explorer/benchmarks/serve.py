@@ -223,7 +223,8 @@ class Server:
 
 @contextlib.contextmanager
 def served(pack: str | None, env: dict[str, str], serve_args: tuple[str, ...] = (),
-           launcher: tuple[str, ...] = (sys.executable, "-m", "explorer")) -> Iterator[Server]:
+           launcher: tuple[str, ...] = (sys.executable, "-m", "explorer"),
+           ready_timeout: float = OPEN_TIMEOUT_S) -> Iterator[Server]:
     """`latent-explorer serve --port 0` on `pack` (None: the default) in a subprocess, stopped on
     exit whatever happens; `launcher` is the command before `serve` (e.g. an installed console script)."""
     with tempfile.TemporaryDirectory(prefix="latent-explorer-serve-") as folder:
@@ -234,7 +235,7 @@ def served(pack: str | None, env: dict[str, str], serve_args: tuple[str, ...] = 
             process = subprocess.Popen(command, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
                                        stdout=output, stderr=subprocess.STDOUT)
         try:
-            yield Server(_wait_until_serving(process, log), process.pid, log)
+            yield Server(_wait_until_serving(process, log, ready_timeout), process.pid, log)
         finally:
             process.terminate()
             try:
