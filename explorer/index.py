@@ -317,14 +317,14 @@ class PackIndex:
     def _stage_thumbnails(self, target: Path) -> Path:
         """A staging file beside `target` holding the thumbnails: the one built for it, or a new one."""
         staged, self._staged_thumbnails = self._staged_thumbnails, None
-        if staged is not None and staged.parent == target.parent:
+        if staged is not None and staged.parent.resolve() == target.parent.resolve():
             return staged
-        if staged is not None:  # built for another folder: written afresh here (a rename cannot cross disks)
-            staged.unlink(missing_ok=True)
         path = staging_path(target)
         with RowWriter(path, self.thumbnails.shape[1:], len(self.thumbnails)) as rows:
             for start in range(0, len(self.thumbnails), THUMBNAIL_ROWS_PER_WRITE):
                 rows.append(self.thumbnails[start : start + THUMBNAIL_ROWS_PER_WRITE])
+        if staged is not None:  # built for another folder (a rename cannot cross disks): copied, then dropped
+            staged.unlink(missing_ok=True)
         return path
 
     @classmethod

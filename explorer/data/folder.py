@@ -1,5 +1,8 @@
 """A user's folder of images, centre-cropped and resized, with an optional attribute table.
 
+`FolderImages` is one seeded split read in batches (an ImageSource: what an import encodes, in
+bounded memory however large the folder); `load_folder` reads a split into memory.
+
 The table is CelebA's `list_attr_celeba.txt` format (a count line, a header line of attribute
 names, then `filename +1 -1 ...` rows) or a CSV with a filename column and 0/1 or -1/1
 columns. Rows name images by their path relative to the folder or by their file name.
