@@ -11,8 +11,9 @@ emoji pack decode with the same model and differ only in size. Reported:
   (the kernel's ru_maxrss, and psutil samples every 0.2 s) against the machine's memory, and the
   pack's size on disk;
 - serve, for the imported pack and the emoji pack in the same run: seconds until the page
-  answers (start and warm-up), server RSS after start, and the time from a slider move to its
-  new picture over one Bokeh-protocol client (median, p95).
+  answers (start and warm-up), server RSS after start (and how much of it is mapped from files,
+  such as the thumbnails), and the time from a slider move to its new picture over one
+  Bokeh-protocol client (median, p95).
 
 Disk: about 1.1 GB of PNGs at full size (1.6 GB in 4 KiB blocks), removed afterwards.
 """
@@ -158,12 +159,16 @@ def _sample_rss(watched, process: subprocess.Popen) -> int:
 
 def measure_serve(pack: str, env: dict[str, str], moves: int) -> dict[str, Any]:
     """Start and warm-up time, RSS and slider -> picture times of `latent-explorer serve --pack`."""
+    import psutil
+
     from explorer.benchmarks.serve import rss_mb, served
 
     started = time.perf_counter()
     with served(pack, env, ready_timeout=SERVE_READY_TIMEOUT_S) as server:
         ready_s = time.perf_counter() - started
         rss_after_start = rss_mb(server.pid)
+        # Linux: pages mapped from files (the thumbnails, the libraries), which the kernel can drop and reread
+        file_backed = psutil.Process(server.pid).memory_info().shared / 2**20
         sampler = _PeakRss(server.pid)
         with sampler:
             times = asyncio.run(_slider_ms(server.url, moves))
@@ -172,6 +177,7 @@ def measure_serve(pack: str, env: dict[str, str], moves: int) -> dict[str, Any]:
     return {
         "ready_s": round(ready_s, 1),
         "rss_mb_after_start": round(rss_after_start, 1),
+        "rss_mb_after_start_file_backed": round(file_backed, 1),
         "rss_mb_peak_while_sliding": round(sampler.peak, 1),
         "slider_ms": {"moves": len(times), "pictures": int(steps.size),
                       "p50": round(float(np.median(steps)), 1) if steps.size else None,
