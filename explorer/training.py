@@ -19,6 +19,7 @@ import json
 import os
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,7 +95,8 @@ class TrainingSplit:
                 metadata = json.loads(str(stored["meta"]))
                 latents = stored["latents"].astype(np.float32)
                 labels = {key[6:]: stored[key] for key in stored.files if key.startswith("label:")}
-        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
+        except (ValueError, KeyError, OSError, EOFError, NotImplementedError, zipfile.BadZipFile,
+                zlib.error) as error:  # what zipfile raises on a damaged archive, by where the damage is
             raise IndexMismatch(f"{path} cannot be read (corrupt file?: {error}); {rebuild}") from error
         if metadata.get("format") != FORMAT_VERSION:
             raise IndexMismatch(f"{path} has format {metadata.get('format')}, want {FORMAT_VERSION}; {rebuild}")

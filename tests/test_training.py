@@ -47,10 +47,24 @@ def test_a_missing_split_says_how_to_build_it(tmp_path):
         TrainingSplit.load(tmp_path / "tiny")
 
 
-def test_a_corrupt_file_is_named(tmp_path):
+def test_a_truncated_file_is_named(tmp_path):
     path = split().save(tmp_path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(IndexMismatch, match="cannot be read"):
+        TrainingSplit.load(tmp_path)
+
+
+def test_damaged_latents_are_refused_not_read(tmp_path):
+    import zipfile
+
+    path = split().save(tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        member = archive.getinfo("latents.npy")
     data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
+    offset = member.header_offset  # the local header: 30 bytes, then the name and extra field it gives lengths of
+    start = offset + 30 + int.from_bytes(data[offset + 26 : offset + 28], "little") + int.from_bytes(
+        data[offset + 28 : offset + 30], "little")
+    data[start + member.compress_size // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.raises(IndexMismatch, match="cannot be read"):
         TrainingSplit.load(tmp_path)
@@ -59,3 +73,18 @@ def test_a_corrupt_file_is_named(tmp_path):
 def test_labels_must_match_the_latents():
     with pytest.raises(ValueError, match="label 'odd' has shape"):
         TrainingSplit.create(np.zeros((3, 2)), {"odd": np.zeros(4, bool)})
+
+
+@pytest.mark.parametrize("name", ["emoji", "glyphs", "fashion", "fashion-gan"])
+def test_every_shipped_pack_has_its_training_split_in_the_index_label_encoding(name, monkeypatch):
+    from explorer.packs import open_pack
+
+    monkeypatch.delenv("LATENT_EXPLORER_ASSETS", raising=False)
+    monkeypatch.delenv("LATENT_EXPLORER_INDEXES", raising=False)
+    pack = open_pack(name)
+    training, index = pack.training, pack.index
+    assert len(training) == pack.card["dataset"]["train_images"]
+    assert training.latents.shape[1] == index.latents.shape[1] == pack.card["model"]["latent_dim"]
+    assert training.labels.keys() == index.labels.keys() and training.categories == index.categories
+    for label, values in training.labels.items():
+        assert values.dtype == index.labels[label].dtype
