@@ -35,13 +35,25 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
-def write_all_or_nothing(directory: str | os.PathLike, files: list[tuple[str, bytes]]) -> None:
+def staging_path(path: str | os.PathLike) -> Path:
+    """A new, empty temporary file beside `path`, for a writer that streams into it and hands it
+    to `write_all_or_nothing` (or removes it)."""
+    handle, temp_name = _stage(Path(path))
+    os.close(handle)
+    return Path(temp_name)
+
+
+def write_all_or_nothing(directory: str | os.PathLike, files: list[tuple[str, bytes | Path]]) -> None:
     """Stage every (name, bytes) in `directory`, then rename each into place; a staging failure
-    removes what was staged and leaves the previous files untouched."""
+    removes what was staged and leaves the previous files untouched. A Path instead of bytes is a
+    file already staged in `directory` (see `staging_path`): it is renamed, or removed on failure."""
     directory = Path(directory)
     staged: list[tuple[str, str]] = []
     try:
         for name, data in files:
+            if isinstance(data, Path):
+                staged.append((str(data), name))
+                continue
             handle, temp_name = _stage(directory / name)
             staged.append((temp_name, name))
             with os.fdopen(handle, "wb") as stream:
@@ -50,7 +62,7 @@ def write_all_or_nothing(directory: str | os.PathLike, files: list[tuple[str, by
                 os.fsync(stream.fileno())
             os.chmod(temp_name, 0o644)
     except BaseException:
-        for temp_name, _ in staged:
+        for temp_name in {temp for temp, _ in staged} | {str(data) for _, data in files if isinstance(data, Path)}:
             Path(temp_name).unlink(missing_ok=True)
         raise
     for temp_name, name in staged:

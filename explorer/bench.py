@@ -31,6 +31,7 @@ SECTIONS: dict[str, str] = {
     "samplers": "explorer.benchmarks.samplers",
     "serve": "explorer.benchmarks.serve",
     "browser": "explorer.benchmarks.browser",
+    "import": "explorer.benchmarks.import_pack",
 }
 REPORT_FORMAT = 1
 T = TypeVar("T")

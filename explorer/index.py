@@ -3,9 +3,11 @@
 A pack's index lives in `indexes/<pack>/`:
 
 - `index.faiss`: the FAISS index (exact `IndexFlat` up to `EXACT_MAX` points, HNSW above);
-- `<split>.npz`: latents, ids, labels and the held-out images themselves (compressed), so the
-  app can show neighbours with no dataset installed;
-- `index.json`: metadata, written last, with the SHA-256 of the other two files so a torn or
+- `<split>.npz`: latents, ids and labels (compressed);
+- `<split>.thumbnails.npy`: the held-out images themselves, one uint8 (N, H, W, C) array that
+  is opened memory-mapped, so the app shows neighbours with no dataset installed and a server
+  holds in memory only the images it has shown (format 1 kept them inside the .npz; still read);
+- `index.json`: metadata, written last, with the SHA-256 of the other files so a torn or
   corrupt save is caught on load.
 
 Distances are "smaller is nearer" for both metrics: cosine distance `1 - cos(q, x)` for
@@ -25,14 +27,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import faiss
 import numpy as np
-from tqdm import tqdm
 
-from explorer.atomic import write_all_or_nothing
+from explorer.arrayfile import RowWriter, file_sha256, open_rows
+from explorer.atomic import staging_path, write_all_or_nothing
+from explorer.encoding import encode_source
 
 if TYPE_CHECKING:
     import torch
 
-    from explorer.data.base import ImageDataset
+    from explorer.data.base import ImageSource
 
 Metric = Literal["cosine", "l2"]
 METRICS: tuple[str, ...] = ("cosine", "l2")
@@ -46,7 +49,9 @@ HNSW_EF_SEARCH = 128
 
 INDEX_FILE = "index.faiss"
 METADATA_FILE = "index.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)  # 1: thumbnails inside <split>.npz
+THUMBNAIL_ROWS_PER_WRITE = 4096
 # A hit this close to its query is the query itself (see PackIndex.search).
 SELF_COSINE_DISTANCE = 1e-5
 SELF_L2_RELATIVE = 1e-3
@@ -138,7 +143,10 @@ class PackIndex:
         categories: dict[str, list[str]],
         thumbnails: np.ndarray,
         metadata: dict[str, Any],
+        staged_thumbnails: Path | None = None,
     ):
+        """`staged_thumbnails`: a staging file (explorer.atomic.staging_path) that holds exactly
+        `thumbnails` as .npy, which `save` moves into place instead of writing them again."""
         count = len(latents)
         _check_metric(metadata.get("metric", ""))
         if latents.ndim != 2 or latents.dtype != np.float32:
@@ -164,6 +172,7 @@ class PackIndex:
         self.categories = categories
         self.thumbnails = thumbnails
         self.metadata = metadata
+        self._staged_thumbnails = staged_thumbnails
         self._id_order = np.argsort(self.ids, kind="stable")
 
     @classmethod
@@ -180,6 +189,7 @@ class PackIndex:
         labels: dict[str, np.ndarray] | None = None,
         categories: dict[str, list[str]] | None = None,
         kind: str = "auto",
+        staged_thumbnails: Path | None = None,
         **hnsw_params: int,
     ) -> "PackIndex":
         """Index `latents` (ids default to their positions) and describe the result in metadata."""
@@ -205,8 +215,9 @@ class PackIndex:
             np.arange(len(latents), dtype=np.int64) if ids is None else np.asarray(ids, np.int64),
             {name: np.asarray(values) for name, values in (labels or {}).items()},
             dict(categories or {}),
-            np.asarray(thumbnails),
+            thumbnails if isinstance(thumbnails, np.ndarray) else np.asarray(thumbnails),  # a memmap stays one
             metadata,
+            staged_thumbnails,
         )
 
     def __len__(self) -> int:
@@ -282,23 +293,39 @@ class PackIndex:
         """Write the index under `directory` atomically (metadata last); return the directory."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        index_bytes = faiss.serialize_index(self.index).tobytes()
-        buffer = io.BytesIO()
-        arrays = {"latents": self.latents, "ids": self.ids, "thumbnails": self.thumbnails}
-        arrays.update({f"label:{name}": values for name, values in self.labels.items()})
-        np.savez_compressed(buffer, **arrays)
-        arrays_bytes = buffer.getvalue()
-        arrays_file = _arrays_file(self.metadata["split"])
-        metadata = dict(self.metadata)
-        metadata["index"] = index_params(self.index)
-        metadata["files"] = {INDEX_FILE: _sha256(index_bytes), arrays_file: _sha256(arrays_bytes)}
+        split = self.metadata["split"]
+        thumbnails = self._stage_thumbnails(directory / _thumbnails_file(split))
+        try:
+            index_bytes = faiss.serialize_index(self.index).tobytes()
+            buffer = io.BytesIO()
+            arrays = {"latents": self.latents, "ids": self.ids}
+            arrays.update({f"label:{name}": values for name, values in self.labels.items()})
+            np.savez_compressed(buffer, **arrays)
+            arrays_bytes = buffer.getvalue()
+            metadata = dict(self.metadata, format=FORMAT_VERSION, index=index_params(self.index))
+            metadata["files"] = {INDEX_FILE: _sha256(index_bytes), _arrays_file(split): _sha256(arrays_bytes),
+                                 _thumbnails_file(split): file_sha256(thumbnails)}
+        except BaseException:
+            thumbnails.unlink(missing_ok=True)
+            raise
         metadata_bytes = json.dumps(metadata, indent=2).encode()
-        write_all_or_nothing(
-            directory,
-            [(INDEX_FILE, index_bytes), (arrays_file, arrays_bytes), (METADATA_FILE, metadata_bytes)],
-        )
+        write_all_or_nothing(directory, [(INDEX_FILE, index_bytes), (_arrays_file(split), arrays_bytes),
+                                         (_thumbnails_file(split), thumbnails), (METADATA_FILE, metadata_bytes)])
         self.metadata = metadata
         return directory
+
+    def _stage_thumbnails(self, target: Path) -> Path:
+        """A staging file beside `target` holding the thumbnails: the one built for it, or a new one."""
+        staged, self._staged_thumbnails = self._staged_thumbnails, None
+        if staged is not None and staged.parent.resolve() == target.parent.resolve():
+            return staged
+        path = staging_path(target)
+        with RowWriter(path, self.thumbnails.shape[1:], len(self.thumbnails)) as rows:
+            for start in range(0, len(self.thumbnails), THUMBNAIL_ROWS_PER_WRITE):
+                rows.append(self.thumbnails[start : start + THUMBNAIL_ROWS_PER_WRITE])
+        if staged is not None:  # built for another folder (a rename cannot cross disks): copied, then dropped
+            staged.unlink(missing_ok=True)
+        return path
 
     @classmethod
     def load(cls, directory: str | os.PathLike, weights_hash: str | None = None) -> "PackIndex":
@@ -311,13 +338,18 @@ class PackIndex:
             raise IndexMismatch(
                 f"index built for weights {metadata.get('weights_hash')}, pack has {weights_hash}: {rebuild}"
             )
+        split = metadata["split"]
         contents = {}
         for name, digest in metadata["files"].items():
             path = directory / name
             if not path.is_file():
                 raise IndexMissing(f"{path} is missing (listed in {METADATA_FILE}): {rebuild}")
-            contents[name] = path.read_bytes()
-            if _sha256(contents[name]) != digest:
+            if name == _thumbnails_file(split):  # hashed in chunks and mapped, never read whole
+                found = file_sha256(path)
+            else:
+                contents[name] = path.read_bytes()
+                found = _sha256(contents[name])
+            if found != digest:
                 raise IndexMismatch(
                     f"{path} does not match {METADATA_FILE} (corrupt file or interrupted save): {rebuild}"
                 )
@@ -325,15 +357,19 @@ class PackIndex:
             index = faiss.deserialize_index(np.frombuffer(contents[INDEX_FILE], dtype=np.uint8))
             if metadata["index"]["kind"] == "hnsw":
                 faiss.downcast_index(index).hnsw.efSearch = int(metadata["index"]["efSearch"])
-            with np.load(io.BytesIO(contents[_arrays_file(metadata["split"])]), allow_pickle=False) as arrays:
+            with np.load(io.BytesIO(contents[_arrays_file(split)]), allow_pickle=False) as arrays:
                 labels = {key[6:]: arrays[key] for key in arrays.files if key.startswith("label:")}
+                if metadata["format"] == 1:
+                    thumbnails = arrays["thumbnails"]
+                else:
+                    thumbnails = open_rows(directory / _thumbnails_file(split))
                 return cls(
                     index,
                     arrays["latents"],
                     arrays["ids"],
                     labels,
                     metadata.get("categories", {}),
-                    arrays["thumbnails"],
+                    thumbnails,
                     metadata,
                 )
         except (RuntimeError, ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
@@ -342,6 +378,10 @@ class PackIndex:
 
 def _arrays_file(split: str) -> str:
     return f"{split}.npz"
+
+
+def _thumbnails_file(split: str) -> str:
+    return f"{split}.thumbnails.npy"
 
 
 def _read_metadata(directory: Path) -> dict[str, Any]:
@@ -359,8 +399,8 @@ def _read_metadata(directory: Path) -> dict[str, Any]:
     required = ("format", "split", "metric", "index", "files", "weights_hash")
     if not isinstance(metadata, dict) or any(key not in metadata for key in required):
         raise IndexMismatch(f"{path} lacks some of the keys {required}: {rebuild}")
-    if metadata["format"] != FORMAT_VERSION:
-        raise IndexMismatch(f"{path} has format {metadata['format']}, want {FORMAT_VERSION}: {rebuild}")
+    if metadata["format"] not in READABLE_FORMATS:
+        raise IndexMismatch(f"{path} has format {metadata['format']}, this version reads {READABLE_FORMATS}: {rebuild}")
     return metadata
 
 
@@ -374,44 +414,54 @@ def _drop(
 
 def build_pack_index(
     pack: Any,
-    dataset: "ImageDataset",
+    dataset: "ImageSource",
     batch_size: int = 256,
     device: "str | torch.device" = "cpu",
     progress: bool = True,
     metric: Metric | None = None,
+    stage_in: str | os.PathLike | None = None,
 ) -> PackIndex:
-    """Encode `dataset` (a pack's held-out split) with the pack's model on `device` and index it.
+    """Encode `dataset` (a pack's held-out split, in memory or a folder) with the pack's model on
+    `device` and index it.
 
     `device` is a concrete device (`explorer.devices.resolve_device` turns "auto" into one).
-    `metric` defaults to the card's `index.metric`, else DEFAULT_METRIC. The model goes back
-    to its previous device afterwards.
+    `metric` defaults to the card's `index.metric`, else DEFAULT_METRIC. With `stage_in` (the
+    folder the index will be saved to), the thumbnails stream into a staging file there instead
+    of memory, and `save` moves it into place: a folder of any size is indexed in bounded memory.
     """
     metric = metric or pack.card.get("index", {}).get("metric", DEFAULT_METRIC)
     _check_metric(metric)
-    model = pack.model
-    if tuple(dataset.image_shape) != tuple(model.image_shape):
-        raise ValueError(
-            f"dataset {dataset.name!r} has images of shape {dataset.image_shape}, "
-            f"pack {pack.name!r} expects {model.image_shape}"
-        )
-    previous_device = model.device
-    model.to(device)
+    desc = f"encoding {pack.name} {dataset.split}"
+    if stage_in is None:
+        kept: list[np.ndarray] = []
+        latents, rows = encode_source(pack.model, dataset, batch_size=batch_size, device=device,
+                                      progress=progress, desc=desc, each_batch=kept.append)
+        thumbnails = np.concatenate(kept) if kept else np.zeros((0, *dataset.image_shape), np.uint8)
+        staged = None
+    else:
+        staged = staging_path(Path(stage_in) / _thumbnails_file(dataset.split))
+        try:
+            with RowWriter(staged, dataset.image_shape, len(dataset)) as writer:
+                latents, rows = encode_source(pack.model, dataset, batch_size=batch_size, device=device,
+                                              progress=progress, desc=desc, each_batch=writer.append)
+            thumbnails = open_rows(staged)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
     try:
-        latents = np.empty((len(dataset), model.latent_dim), np.float32)
-        with tqdm(total=len(dataset), unit="img", desc=f"encoding {pack.name}", disable=not progress) as bar:
-            for start in range(0, len(dataset), batch_size):
-                batch = dataset.images[start : start + batch_size]
-                latents[start : start + len(batch)] = model.encode_images(batch)
-                bar.update(len(batch))
-    finally:
-        model.to(previous_device)
-    return PackIndex.create(
-        latents,
-        dataset.images,
-        metric=metric,
-        pack=pack.name,
-        split=dataset.split,
-        weights_hash=pack.weights_hash,
-        labels=dataset.labels,
-        categories=dataset.categories,
-    )
+        return PackIndex.create(
+            latents,
+            thumbnails,
+            metric=metric,
+            pack=pack.name,
+            split=dataset.split,
+            weights_hash=pack.weights_hash,
+            ids=rows,
+            labels=dataset.labels_of(rows),
+            categories=dataset.categories,
+            staged_thumbnails=staged,
+        )
+    except BaseException:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
+        raise

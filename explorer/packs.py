@@ -2,12 +2,20 @@
 
     pack = open_pack("emoji")
     pack.model.decode_latents(latents)      # ExplorableModel on CPU, built once per process
-    pack.index, pack.pool                   # loaded lazily, checked against pack.weights_hash
+    pack.index, pack.training, pack.pool    # loaded lazily, checked against pack.weights_hash
 
-The roots default to `<repo>/assets` and `<repo>/indexes` and are read at call time, so the
-environment variables LATENT_EXPLORER_ASSETS / LATENT_EXPLORER_INDEXES override them (tests, or
-packs installed elsewhere). `ASSETS_DIR` and `INDEXES_DIR` are module attributes computed on
-access for the same reason. This module imports no torch until a model is asked for.
+Packs are found in two places, each an `assets/` and an `indexes/` folder:
+
+- shipped packs: `<repo>/assets` and `<repo>/indexes` in a source checkout, `explorer/shipped/`
+  inside an installed wheel (setup.py copies them there); LATENT_EXPLORER_ASSETS and
+  LATENT_EXPLORER_INDEXES override the two folders (tests, or packs installed elsewhere);
+- user packs, which `latent-explorer import` writes: a per-user data folder
+  (`platformdirs.user_data_dir("latent-explorer")`, e.g. ~/.local/share/latent-explorer), or
+  $LATENT_EXPLORER_HOME. Never site-packages.
+
+A name is looked up in the shipped packs first. Roots are read at call time, so the environment
+variables take effect in a running process; `ASSETS_DIR` and `INDEXES_DIR` are module attributes
+computed on access for the same reason. This module imports no torch until a model is asked for.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import hashlib
 import json
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -23,8 +32,12 @@ if TYPE_CHECKING:
     from explorer.index import PackIndex
     from explorer.models.base import ExplorableModel
     from explorer.pool import SamplerPool
+    from explorer.training import TrainingSplit
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+WHEEL_PACKS = PACKAGE_DIR / "shipped"  # where a wheel carries assets/ and indexes/ (see setup.py)
+APP_NAME = "latent-explorer"
 DEFAULT_PACK = "emoji"
 CARD_FILE = "card.json"
 WEIGHTS_FILE = "model.pt"
@@ -35,14 +48,52 @@ class PackError(ValueError):
     """A pack is unknown, or its card or weights are missing or corrupt; the message says which."""
 
 
+def _shipped_base() -> Path:
+    return WHEEL_PACKS if (WHEEL_PACKS / "assets").is_dir() else REPO_ROOT
+
+
 def assets_root() -> Path:
-    """Where packs' weights and cards live: $LATENT_EXPLORER_ASSETS or <repo>/assets."""
-    return Path(os.environ.get("LATENT_EXPLORER_ASSETS") or REPO_ROOT / "assets")
+    """Where shipped packs' weights and cards live: $LATENT_EXPLORER_ASSETS, else <repo>/assets
+    (explorer/shipped/assets in a wheel)."""
+    return Path(os.environ.get("LATENT_EXPLORER_ASSETS") or _shipped_base() / "assets")
 
 
 def indexes_root() -> Path:
-    """Where packs' indexes and pools live: $LATENT_EXPLORER_INDEXES or <repo>/indexes."""
-    return Path(os.environ.get("LATENT_EXPLORER_INDEXES") or REPO_ROOT / "indexes")
+    """Where shipped packs' indexes and pools live: $LATENT_EXPLORER_INDEXES, else <repo>/indexes
+    (explorer/shipped/indexes in a wheel)."""
+    return Path(os.environ.get("LATENT_EXPLORER_INDEXES") or _shipped_base() / "indexes")
+
+
+def user_home() -> Path:
+    """The per-user data folder of imported packs: $LATENT_EXPLORER_HOME, else the platform's
+    user data folder (e.g. ~/.local/share/latent-explorer)."""
+    home = os.environ.get("LATENT_EXPLORER_HOME")
+    if home:
+        return Path(home).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+@dataclass(frozen=True)
+class PackRoot:
+    """One place packs live: an assets folder and an indexes folder, shipped or the user's."""
+
+    kind: str  # "shipped" or "user"
+    assets: Path
+    indexes: Path
+
+
+def pack_roots() -> list[PackRoot]:
+    """Where packs are looked up, in order: the shipped packs, then the user's."""
+    home = user_home()
+    return [PackRoot("shipped", assets_root(), indexes_root()),
+            PackRoot("user", home / "assets", home / "indexes")]
+
+
+def user_root() -> PackRoot:
+    """Where `latent-explorer import` writes packs."""
+    return pack_roots()[1]
 
 
 def __getattr__(name: str) -> Path:
@@ -64,7 +115,7 @@ class Pack:
         self.card = _read_card(self.assets_dir / CARD_FILE)
         self.weights_hash = self._imported_weights_hash() if self.is_imported else self._shipped_weights_hash()
         # One lock per cached item: loading the index does not hold up the model.
-        self._locks = {key: threading.Lock() for key in ("model", "index", "pool")}
+        self._locks = {key: threading.Lock() for key in ("model", "index", "training", "pool")}
         self._cache: dict[str, Any] = {}
 
     def _shipped_weights_hash(self) -> str:
@@ -102,8 +153,17 @@ class Pack:
 
     @property
     def has_index(self) -> bool:
-        """Whether the index directory holds anything besides the sampler pool."""
-        return self.index_dir.is_dir() and any(path.name != "pool.npz" for path in self.index_dir.iterdir())
+        """Whether the index's metadata file exists."""
+        from explorer.index import METADATA_FILE
+
+        return (self.index_dir / METADATA_FILE).is_file()
+
+    @property
+    def has_training(self) -> bool:
+        """Whether the encoded training split exists."""
+        from explorer.training import TRAINING_FILE
+
+        return (self.index_dir / TRAINING_FILE).is_file()
 
     @property
     def has_pool(self) -> bool:
@@ -119,6 +179,15 @@ class Pack:
     def index(self) -> PackIndex:
         """The pack's index of encoded held-out images, loaded on first use."""
         return self._cached("index", self._load_index)
+
+    @property
+    def training(self) -> TrainingSplit:
+        """The pack's encoded training split (latents and labels), loaded on first use.
+
+        IndexMissing (a FileNotFoundError) when the pack has none, IndexMismatch (a ValueError)
+        when it is corrupt or was encoded by other weights.
+        """
+        return self._cached("training", self._load_training)
 
     @property
     def pool(self) -> SamplerPool:
@@ -143,8 +212,11 @@ class Pack:
                 raise PackError(f"pack {self.name!r}: its model cannot be built ({error}); restore {WEIGHTS_FILE} "
                                 f"and {CARD_FILE} from one training run, or retrain the pack") from error
         spec = self.card["model"]["spec"]
+        supplied = dict(self.card["model"].get("supplied", {}))  # what flags and probes gave it at import
+        if "image_shape" in supplied:
+            supplied["image_shape"] = tuple(supplied["image_shape"])
         try:
-            model = load_model(spec)
+            model = load_model(spec, **supplied)
         except (ContractError, OSError, ImportError) as error:
             raise PackError(f"pack {self.name!r}: its model {spec!r} cannot be loaded ({error})") from error
         if fingerprint(model)[:16] != self.weights_hash:
@@ -156,6 +228,11 @@ class Pack:
         from explorer.index import PackIndex
 
         return PackIndex.load(self.index_dir, weights_hash=self.weights_hash)
+
+    def _load_training(self) -> TrainingSplit:
+        from explorer.training import TrainingSplit
+
+        return TrainingSplit.load(self.index_dir, weights_hash=self.weights_hash)
 
     def _load_pool(self) -> SamplerPool:
         from explorer.pool import SamplerPool
@@ -179,15 +256,26 @@ def _read_card(path: Path) -> dict:
     return card
 
 
+def pack_locations() -> list[tuple[str, PackRoot]]:
+    """(name, root) of every installed pack (a folder with a card.json), shipped before the user's,
+    the default first; a user pack with a shipped pack's name is hidden by it."""
+    found: dict[str, PackRoot] = {}
+    for root in pack_roots():
+        if root.assets.is_dir():
+            for path in sorted(root.assets.iterdir()):
+                if (path / CARD_FILE).is_file():
+                    found.setdefault(path.name, root)
+    order = {"shipped": 0, "user": 1}
+    return sorted(found.items(), key=lambda item: (item[0] != DEFAULT_PACK, order[item[1].kind], item[0]))
+
+
 def list_packs() -> list[str]:
-    """Names of the installed packs (directories with a card.json), the default first."""
-    root = assets_root()
-    names = sorted(path.name for path in root.iterdir() if (path / CARD_FILE).is_file()) if root.is_dir() else []
-    return sorted(names, key=lambda name: name != DEFAULT_PACK)
+    """Names of the installed packs, the default first, then shipped ones, then the user's."""
+    return [name for name, _ in pack_locations()]
 
 
 def _available() -> str:
-    return ", ".join(list_packs()) or f"none under {assets_root()}"
+    return ", ".join(list_packs()) or "none under " + " or ".join(str(root.assets) for root in pack_roots())
 
 
 _packs: dict[tuple[str, Path, Path], Pack] = {}
@@ -196,11 +284,13 @@ _packs_lock = threading.Lock()
 
 def open_pack(name: str) -> Pack:
     """The installed pack `name`, opened once per process (per assets / indexes root)."""
-    assets, indexes = assets_root(), indexes_root()
-    key = (name, assets, indexes)
+    if name.startswith(".") or Path(name).name != name:
+        raise PackError(f"unknown pack {name!r}; installed packs: {_available()}")
+    root = next((root for root in pack_roots() if (root.assets / name).is_dir()), None)
+    if root is None:
+        raise PackError(f"unknown pack {name!r}; installed packs: {_available()}")
+    key = (name, root.assets, root.indexes)
     with _packs_lock:
         if key not in _packs:
-            if name.startswith(".") or Path(name).name != name or not (assets / name).is_dir():
-                raise PackError(f"unknown pack {name!r}; installed packs: {_available()}")
-            _packs[key] = Pack(name, assets / name, indexes / name)
+            _packs[key] = Pack(name, root.assets / name, root.indexes / name)
         return _packs[key]

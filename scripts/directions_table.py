@@ -22,8 +22,8 @@ import argparse
 import sys
 
 import numpy as np
-from explorer.export import label_masks, split_halves
 
+from explorer.attributes import label_masks, split_halves
 from explorer.latent import (
     atdot,
     atdot_judges,

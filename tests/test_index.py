@@ -22,6 +22,7 @@ from explorer.index import (
     index_params,
 )
 from explorer.models.base import ExplorableModel
+from explorer.training import TrainingSplit
 
 
 def clustered(count: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -159,7 +160,8 @@ def test_round_trip_keeps_everything_and_the_hnsw_parameters(tmp_path):
     queries = clustered(5, 8, seed=4)
     np.testing.assert_array_equal(loaded.search(queries, 5)[1], index.search(queries, 5)[1])
     files = sorted(path.name for path in (tmp_path / "tiny").iterdir())
-    assert files == ["index.faiss", "index.json", "validation.npz"]
+    assert files == ["index.faiss", "index.json", "validation.npz", "validation.thumbnails.npy"]
+    assert isinstance(loaded.thumbnails, np.memmap)  # mapped, not read into memory
 
 
 def test_load_refuses_an_index_built_for_other_weights(tmp_path):
@@ -182,7 +184,7 @@ def test_load_with_a_missing_file_raises_index_missing(tmp_path):
         PackIndex.load(tmp_path / "tiny")
 
 
-@pytest.mark.parametrize("name", ["index.faiss", "validation.npz"])
+@pytest.mark.parametrize("name", ["index.faiss", "validation.npz", "validation.thumbnails.npy"])
 def test_load_refuses_a_corrupt_file(tmp_path, name):
     make_index().save(tmp_path / "tiny")
     path = tmp_path / "tiny" / name
@@ -225,8 +227,23 @@ def test_metadata_is_plain_json_listing_the_other_files(tmp_path):
     directory = make_index().save(tmp_path / "tiny")
     metadata = json.loads((directory / "index.json").read_text())
     assert metadata["metric"] == "l2" and metadata["count"] == 200 and metadata["latent_dim"] == 8
-    assert set(metadata["files"]) == {"index.faiss", "validation.npz"}
+    assert set(metadata["files"]) == {"index.faiss", "validation.npz", "validation.thumbnails.npy"}
 
+
+def test_a_format_1_index_with_thumbnails_inside_its_npz_still_loads(tmp_path):
+    index = make_index()
+    directory = index.save(tmp_path / "tiny")
+    with np.load(directory / "validation.npz") as arrays:
+        old = dict(arrays, thumbnails=index.thumbnails)
+    np.savez_compressed(directory / "validation.npz", **old)
+    (directory / "validation.thumbnails.npy").unlink()
+    metadata = json.loads((directory / "index.json").read_text())
+    metadata["format"] = 1
+    metadata["files"] = {"index.faiss": metadata["files"]["index.faiss"],
+                         "validation.npz": index_module._sha256((directory / "validation.npz").read_bytes())}
+    (directory / "index.json").write_text(json.dumps(metadata))
+    loaded = PackIndex.load(directory, weights_hash="abc123")
+    np.testing.assert_array_equal(loaded.thumbnails, index.thumbnails)
 
 class TinyModel(torch.nn.Module):
     latent_dim = 3
@@ -281,14 +298,35 @@ def test_build_pack_index_encodes_and_keeps_the_held_out_images(tmp_path):
     assert pack.model.device == torch.device("cpu")
 
 
+def test_build_pack_index_streams_thumbnails_to_a_staging_file_that_save_moves_into_place(tmp_path):
+    pack, dataset = tiny_pack(tmp_path), tiny_dataset()
+    directory = tmp_path / "out"
+    directory.mkdir()
+    built = index_module.build_pack_index(pack, dataset, batch_size=16, device="cpu", progress=False,
+                                          stage_in=directory)
+    assert isinstance(built.thumbnails, np.memmap) and [p.name.startswith(".") for p in directory.iterdir()] == [True]
+    built.save(directory)
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "index.faiss", "index.json", "validation.npz", "validation.thumbnails.npy"]
+    loaded = PackIndex.load(directory, weights_hash="w1")
+    np.testing.assert_array_equal(loaded.thumbnails, dataset.images)
+    np.testing.assert_allclose(loaded.latents, pack.model.encode_images(dataset.images), rtol=1e-5, atol=1e-6)
+
+
 def test_index_command_builds_and_saves_the_pack_index(tmp_path, monkeypatch, capsys):
     import explorer.data
     import explorer.packs
 
     pack = tiny_pack(tmp_path)
     monkeypatch.setattr(explorer.packs, "open_pack", lambda name: pack)
-    monkeypatch.setattr(explorer.data, "load_dataset", lambda name, split: tiny_dataset())
+    monkeypatch.setattr(explorer.data, "load_dataset", lambda name, split: tiny_dataset(70 if split == "validation"
+                                                                                        else 90))
     assert cli.main(["index", "--pack", "tiny", "--metric", "l2", "--device", "cpu"]) == 0
     loaded = PackIndex.load(pack.index_dir, weights_hash="w1")
     assert len(loaded) == 70 and loaded.metric == "l2"
-    assert "indexed 70 validation images" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "indexed 70 validation images" in out and "encoded 90 training images" in out
+    training = TrainingSplit.load(pack.index_dir, weights_hash="w1")
+    np.testing.assert_allclose(training.latents, pack.model.encode_images(tiny_dataset(90).images), atol=2e-3)
+    np.testing.assert_array_equal(training.labels["shade"], np.arange(90) % 2)
+    assert training.categories == {"shade": ["dark", "light"]}

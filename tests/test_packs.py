@@ -5,6 +5,7 @@ import json
 import sys
 import threading
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,7 +42,16 @@ def roots(tmp_path, monkeypatch):
     (assets / "half-trained").mkdir()  # no card.json: not a pack
     monkeypatch.setenv("LATENT_EXPLORER_ASSETS", str(assets))
     monkeypatch.setenv("LATENT_EXPLORER_INDEXES", str(indexes))
+    monkeypatch.setenv("LATENT_EXPLORER_HOME", str(tmp_path / "home"))
     return assets, indexes
+
+
+@pytest.fixture
+def user_pack(roots, tmp_path):
+    """A pack named 'mine' in the user data folder, and one that a shipped pack's name hides."""
+    _write_pack(tmp_path / "home" / "assets", "mine")
+    _write_pack(tmp_path / "home" / "assets", "glyphs", dataset="hidden")
+    return tmp_path / "home"
 
 
 def test_roots_follow_the_environment_at_access_time(roots):
@@ -54,6 +64,31 @@ def test_roots_default_to_the_repository(monkeypatch):
     monkeypatch.delenv("LATENT_EXPLORER_INDEXES", raising=False)
     assert packs.ASSETS_DIR == packs.REPO_ROOT / "assets" and packs.INDEXES_DIR == packs.REPO_ROOT / "indexes"
     assert (packs.REPO_ROOT / "explorer" / "packs.py").is_file()
+
+
+def test_roots_in_a_wheel_are_the_packaged_copies(monkeypatch, tmp_path):
+    monkeypatch.delenv("LATENT_EXPLORER_ASSETS", raising=False)
+    monkeypatch.delenv("LATENT_EXPLORER_INDEXES", raising=False)
+    (tmp_path / "shipped" / "assets").mkdir(parents=True)
+    monkeypatch.setattr(packs, "WHEEL_PACKS", tmp_path / "shipped")
+    assert (packs.assets_root(), packs.indexes_root()) == (tmp_path / "shipped" / "assets",
+                                                           tmp_path / "shipped" / "indexes")
+
+
+def test_user_home_is_the_platform_data_folder_unless_overridden(monkeypatch, tmp_path):
+    import platformdirs
+
+    monkeypatch.delenv("LATENT_EXPLORER_HOME", raising=False)
+    assert packs.user_home() == Path(platformdirs.user_data_dir("latent-explorer", appauthor=False))
+    monkeypatch.setenv("LATENT_EXPLORER_HOME", str(tmp_path))
+    assert packs.user_root() == packs.PackRoot("user", tmp_path / "assets", tmp_path / "indexes")
+
+
+def test_user_packs_are_listed_after_shipped_ones_and_open_from_the_user_folder(user_pack):
+    assert list_packs() == [DEFAULT_PACK, "fashion", "glyphs", "mine"]
+    pack = open_pack("mine")
+    assert pack.assets_dir == user_pack / "assets" / "mine" and pack.index_dir == user_pack / "indexes" / "mine"
+    assert open_pack("glyphs").dataset_name == "digits"  # the shipped one wins
 
 
 def test_list_packs_puts_the_default_first_and_skips_dirs_without_a_card(roots):
@@ -146,6 +181,17 @@ def test_packs_command_prints_key_figures_per_pack(roots, capsys):
     (indexes / "fashion" / "pool.npz").write_bytes(b"")
     assert packs_command.run(None) == 0
     lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"shipped packs: {roots[0]} (indexes: {indexes})"
+    assert lines[1].startswith("user packs: ") and lines[1].split()[2].endswith("assets")
+    lines = lines[2:]
     assert [line.split()[0] for line in lines] == [DEFAULT_PACK, "fashion", "glyphs"]
     assert "(default)" in lines[0] and "latent=4" in lines[0] and "recon_mse=0.0123/px" in lines[0]
-    assert "index=no pool=yes" in lines[1] and "dataset=digits" in lines[1]
+    assert "index=no training=no pool=yes" in lines[1] and "dataset=digits" in lines[1]
+
+
+def test_packs_command_says_where_each_pack_lives(user_pack, capsys):
+    assert packs_command.run(None) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"user packs: {user_pack / 'assets'}" in lines[1]
+    where = {line.split()[0]: line.replace("(default)", "").split()[1] for line in lines[2:]}
+    assert where == {DEFAULT_PACK: "shipped", "fashion": "shipped", "glyphs": "shipped", "mine": "user"}

@@ -82,17 +82,20 @@ class Server:
 
 
 @contextlib.contextmanager
-def served(pack: str, env: dict[str, str], serve_args: tuple[str, ...] = ()) -> Iterator[Server]:
-    """`latent-explorer serve --port 0` on `pack` in a subprocess, stopped on exit whatever happens."""
+def served(pack: str | None, env: dict[str, str], serve_args: tuple[str, ...] = (),
+           launcher: tuple[str, ...] = (sys.executable, "-m", "explorer"),
+           ready_timeout: float = OPEN_TIMEOUT_S) -> Iterator[Server]:
+    """`latent-explorer serve --port 0` on `pack` (None: the default) in a subprocess, stopped on
+    exit whatever happens; `launcher` is the command before `serve` (e.g. an installed console script)."""
     with tempfile.TemporaryDirectory(prefix="latent-explorer-serve-") as folder:
         log = Path(folder) / "server.log"
-        command = [sys.executable, "-m", "explorer", "serve", "--no-show", "--port", "0",
-                   "--address", "127.0.0.1", "--pack", pack, *serve_args]
+        command = [*launcher, "serve", "--no-show", "--port", "0", "--address", "127.0.0.1",
+                   *(("--pack", pack) if pack else ()), *serve_args]
         with open(log, "w") as output:  # a file, not a pipe nobody reads, which would fill and block the server
             process = subprocess.Popen(command, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
                                        stdout=output, stderr=subprocess.STDOUT)
         try:
-            yield Server(wait_until_serving(process, log), process.pid, log)
+            yield Server(wait_until_serving(process, log, ready_timeout), process.pid, log)
         finally:
             process.terminate()
             try:

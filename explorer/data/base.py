@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -16,6 +18,28 @@ SPLITS = ("train", "validation")
 
 class DatasetUnavailable(RuntimeError):
     """The files a dataset reads are missing; the message says what to install."""
+
+
+class ImageSource(Protocol):
+    """One split's images read in batches, so that encoding a folder of any size stays in bounded
+    memory: an `ImageDataset` in memory, or a folder read from disk (explorer.data.folder)."""
+
+    name: str
+    split: str
+    categories: dict[str, list[str]]
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]: ...
+
+    def __len__(self) -> int: ...
+
+    def batches(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(rows, images): positions in the split and uint8 (n, H, W, C) images, at most `size` at a time."""
+        ...
+
+    def labels_of(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The labels of the images at `rows`."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -57,6 +81,16 @@ class ImageDataset:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    def batches(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(rows, images) in order, `size` at a time (the ImageSource protocol)."""
+        for start in range(0, len(self.images), size):
+            chunk = self.images[start : start + size]
+            yield np.arange(start, start + len(chunk)), chunk
+
+    def labels_of(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The labels of the images at `rows` (the ImageSource protocol)."""
+        return {name: values[rows] for name, values in self.labels.items()}
 
     def binary_labels(self) -> dict[str, np.ndarray]:
         """Every label as a boolean mask; a categorical label becomes one mask per value."""

@@ -1,5 +1,8 @@
 """A user's folder of images, centre-cropped and resized, with an optional attribute table.
 
+`FolderImages` is one seeded split read in batches (an ImageSource: what an import encodes, in
+bounded memory however large the folder); `load_folder` reads a split into memory.
+
 The table is CelebA's `list_attr_celeba.txt` format (a count line, a header line of attribute
 names, then `filename +1 -1 ...` rows) or a CSV with a filename column and 0/1 or -1/1
 columns. Rows name images by their path relative to the folder or by their file name.
@@ -8,7 +11,10 @@ columns. Rows name images by their path relative to the folder or by their file 
 from __future__ import annotations
 
 import csv
+import os
 import warnings
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -121,58 +127,140 @@ def read_image(path: Path, size: int) -> np.ndarray:
         return np.asarray(image)
 
 
+class FolderImages:
+    """One seeded split of a folder of images, read in batches by a few threads (an ImageSource).
+
+    Only the file list and the split's attribute flags are held; images are read a batch at a
+    time (the next batch is read while the caller encodes the current one). Unreadable files are
+    skipped, with one warning naming how many once the batches are done.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        split: str,
+        attributes: str | Path | None = None,
+        *,
+        size: int = 64,
+        channels: int = 3,
+        validation_fraction: float = 0.15,
+        seed: int = 0,
+        limit: int | None = None,
+        workers: int | None = None,
+    ):
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {channels}")
+        if not 0.0 <= validation_fraction <= 1.0:
+            raise ValueError(f"validation fraction must be between 0 and 1, got {validation_fraction}")
+        self.root = Path(path)
+        files = list_images(self.root)
+        keys = [file.relative_to(self.root).as_posix() for file in files]
+        validation = np.zeros(len(files), dtype=bool)
+        validation[split_indices(len(files), validation_fraction, seed)[1]] = True
+        positions = split_positions(validation, split, limit)
+        self.name, self.split, self.size, self.channels = self.root.name, split, size, channels
+        self.categories: dict[str, list[str]] = {}
+        self.files = [files[position] for position in positions]
+        self.keys = [keys[position] for position in positions]
+        self.attribute_names: list[str] = []
+        self._flags = np.zeros((len(self.files), 0), dtype=bool)
+        if attributes is not None:
+            self.attribute_names, self._flags = _flags_of(Path(attributes), self.root, self.keys, len(keys))
+        self.workers = workers or min(4, os.cpu_count() or 1)
+        self.unreadable: list[str] = []
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.size, self.size, self.channels
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def batches(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(rows, images) of the readable files, `size` files at a time, in order."""
+        self.unreadable = []
+        starts = range(0, len(self.files), size)
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="read-images") as pool:
+            def submit(start: int) -> list[Future]:
+                return [pool.submit(self._read, row) for row in range(start, min(start + size, len(self.files)))]
+
+            pending = submit(0) if starts else []
+            for start in starts:
+                upcoming = submit(start + size) if start + size < len(self.files) else []
+                rows, images = [], []
+                for row, future in zip(range(start, start + len(pending)), pending):
+                    image = future.result()
+                    if image is not None:
+                        rows.append(row)
+                        images.append(image)
+                pending = upcoming
+                if images:
+                    yield np.asarray(rows, dtype=np.int64), np.stack(images)
+        if self.unreadable:
+            warnings.warn(f"skipped {len(self.unreadable)} unreadable images under {self.root}: "
+                          + "; ".join(self.unreadable[:3]), stacklevel=2)
+
+    def _read(self, row: int) -> np.ndarray | None:
+        try:
+            image = read_image(self.files[row], self.size)
+        except (OSError, ValueError, Image.DecompressionBombError) as error:
+            self.unreadable.append(f"{self.keys[row]} ({error})")  # list.append is atomic across threads
+            return None
+        return to_grey(image) if self.channels == 1 else image
+
+    def labels_of(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The attribute flags of the images at `rows`, one bool array per attribute."""
+        return {name: self._flags[rows, column] for column, name in enumerate(self.attribute_names)}
+
+    def names_of(self, rows: np.ndarray) -> tuple[str, ...]:
+        """The paths (relative to the folder) of the images at `rows`."""
+        return tuple(self.keys[row] for row in rows)
+
+
+def _flags_of(table: Path, root: Path, keys: list[str], total: int) -> tuple[list[str], np.ndarray]:
+    """The table's attribute names and a bool (len(keys), attributes) matrix for `keys`."""
+    names, rows = read_attribute_table(table)
+    unmatched = [key for key in keys if key not in rows and Path(key).name not in rows]
+    if unmatched:
+        raise AttributeTableError(
+            f"{len(unmatched)} of {len(keys)} images have no row in {table} "
+            f"(first: {unmatched[:3]}); add rows for them or move them out of {root}"
+        )
+    flags = np.array([rows[key] if key in rows else rows[Path(key).name] for key in keys], dtype=bool)
+    return names, flags.reshape(len(keys), len(names))
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """An RGB uint8 (..., 3) image as grey (..., 1), with ITU-R 601 weights."""
+    grey = (image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)).round()
+    return grey.astype(np.uint8)[..., None]
+
+
 def load_folder(
     path: str | Path,
     split: str,
     attributes: str | Path | None = None,
     *,
     size: int = 64,
+    channels: int = 3,
     validation_fraction: float = 0.15,
     seed: int = 0,
     limit: int | None = None,
 ) -> ImageDataset:
-    """One seeded split of a folder of images (its first `limit`), labelled by an attribute table."""
-    root = Path(path)
-    files = list_images(root)
-    keys = [file.relative_to(root).as_posix() for file in files]
-    names: list[str] = []
-    flags_of: dict[str, list[bool]] = {}
-    if attributes is not None:
-        names, rows = read_attribute_table(Path(attributes))
-        unmatched = [key for key in keys if key not in rows and Path(key).name not in rows]
-        if unmatched:
-            raise AttributeTableError(
-                f"{len(unmatched)} of {len(keys)} images have no row in {attributes} "
-                f"(first: {unmatched[:3]}); add rows for them or move them out of {root}"
-            )
-        flags_of = {key: rows[key] if key in rows else rows[Path(key).name] for key in keys}
-
-    validation = np.zeros(len(files), dtype=bool)
-    validation[split_indices(len(files), validation_fraction, seed)[1]] = True
-    images, kept, unreadable = [], [], []
-    positions = split_positions(validation, split, limit)
-    for position in tqdm(positions, desc=root.name, unit="img", disable=None):
-        try:
-            images.append(read_image(files[position], size))
-            kept.append(keys[position])
-        except (OSError, ValueError, Image.DecompressionBombError) as error:
-            unreadable.append(f"{keys[position]} ({error})")
-    if unreadable:
-        warnings.warn(
-            f"skipped {len(unreadable)} unreadable images under {root}: "
-            + "; ".join(unreadable[:3]),
-            stacklevel=2,
-        )
-    labels = {
-        name: np.array([flags_of[key][column] for key in kept], dtype=bool)
-        for column, name in enumerate(names)
-    }
+    """One seeded split of a folder of images (its first `limit`), in memory, labelled by an attribute table."""
+    folder = FolderImages(path, split, attributes, size=size, channels=channels,
+                          validation_fraction=validation_fraction, seed=seed, limit=limit)
+    all_rows, all_images = [], []
+    for rows, images in tqdm(folder.batches(256), desc=folder.name, unit="batch", disable=None):
+        all_rows.append(rows)
+        all_images.append(images)
+    rows = np.concatenate(all_rows) if all_rows else np.zeros(0, np.int64)
     return ImageDataset(
-        name=root.name,
+        name=folder.name,
         split=split,
-        images=np.stack(images) if images else np.zeros((0, size, size, 3), dtype=np.uint8),
-        labels=labels,
+        images=np.concatenate(all_images) if all_images else np.zeros((0, size, size, channels), dtype=np.uint8),
+        labels=folder.labels_of(rows),
         licence="as given by the folder's owner",
-        source=str(root),
-        image_names=tuple(kept),
+        source=str(folder.root),
+        image_names=folder.names_of(rows),
     )

@@ -9,6 +9,8 @@ A user's model comes as either
   attributes as TorchScript attributes, set in `__init__`: `self.latent_dim: int`,
   `self.prior: str` and `self.image_shape: tuple[int, int, int]` (H, W, C). Scripting keeps
   such attributes, so one file carries the model and its metadata and nothing can drift apart.
+  A file with only `encode` / `decode` loads too when the caller supplies the prior (and, if
+  probing cannot find them, the latent size and image shape): see explorer.models.adapt.
 
 Built-in weights are plain state dicts read with `torch.load(..., weights_only=True)`; pickled
 code is never loaded.
@@ -26,6 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from explorer.models.adapt import Adapted, supply_contract
 from explorer.models.base import ContractError, LatentModel, check_contract
 from explorer.models.gan import GAN
 from explorer.models.vae import ConvVAE
@@ -36,10 +39,13 @@ TORCHSCRIPT_SUFFIXES = (".pt", ".ts", ".torchscript")
 ARCHITECTURES: dict[str, type[nn.Module]] = {"ConvVAE": ConvVAE, "GAN": GAN}
 
 
-def load_model(spec: str) -> LatentModel:
-    """A contract-checked model from "package.module:factory" or a TorchScript file path."""
+def load_model(spec: str, *, latent_dim: int | None = None, prior: str | None = None,
+               image_shape: tuple[int, int, int] | None = None) -> LatentModel:
+    """A contract-checked model from "package.module:factory" or a TorchScript file path; the
+    keywords supply (or override) contract attributes the model lacks (explorer.models.adapt)."""
+    supplied = {"latent_dim": latent_dim, "prior": prior, "image_shape": image_shape}
     if Path(spec).suffix in TORCHSCRIPT_SUFFIXES:
-        return _load_torchscript(Path(spec))
+        return _checked(_load_torchscript(Path(spec)), str(spec), supplied)
     module_name, colon, factory_name = spec.partition(":")
     if not colon or not module_name or not factory_name.isidentifier():
         raise ValueError(
@@ -50,10 +56,10 @@ def load_model(spec: str) -> LatentModel:
     factory = getattr(module, factory_name, None)
     if not callable(factory):
         raise ContractError(f"{module_name} has no callable {factory_name!r} (from model spec {spec!r})")
-    return _checked(factory(), spec)
+    return _checked(factory(), spec, supplied)
 
 
-def _load_torchscript(path: Path) -> LatentModel:
+def _load_torchscript(path: Path) -> Any:
     if not path.is_file():
         raise FileNotFoundError(f"TorchScript model file {str(path)!r} does not exist")
     try:
@@ -67,13 +73,15 @@ def _load_torchscript(path: Path) -> LatentModel:
             f"{str(path)!r} is not a TorchScript archive ({error.args[0].splitlines()[0]}); save the model with "
             "torch.jit.save(torch.jit.script(model), path), or bring it as 'package.module:factory'"
         ) from error
-    return _checked(model, str(path))
+    return model
 
 
-def _checked(model: Any, origin: str) -> LatentModel:
+def _checked(model: Any, origin: str, supplied: dict[str, Any] | None = None) -> LatentModel:
     if isinstance(model, nn.Module):
         model.eval()
     try:
+        if supplied is not None:
+            model = supply_contract(model, **supplied)
         check_contract(model)
     except ContractError as error:
         raise ContractError(f"model from {origin!r}: {error}") from error
@@ -110,6 +118,7 @@ def load_builtin(card: dict, weights_path: str | Path) -> nn.Module:
 
 def fingerprint(model: Any) -> str:
     """sha256 hex of a model's parameters and buffers, so a pack can tell when they change."""
+    model = model.model if isinstance(model, Adapted) else model  # the weights, however they were wrapped
     if not isinstance(model, nn.Module):
         raise ContractError(f"cannot fingerprint a {type(model).__name__}: bring an nn.Module or TorchScript module")
     digest = hashlib.sha256()

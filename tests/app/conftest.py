@@ -2,9 +2,10 @@
 
 `build_tiny_pack(root)` writes `root/assets/digits-tiny/` and `root/indexes/digits-tiny/`: a
 small ConvVAE on 16×16 grey scikit-learn digits, trained for a couple of seconds so pictures
-differ visibly, its index of 400 held-out digits with labels (digit, even, loop, large), and a
-sampler pool. The `tiny_pack` fixture builds it once per test session and points
-LATENT_EXPLORER_ASSETS / LATENT_EXPLORER_INDEXES at it.
+differ visibly, its index of 400 held-out digits with labels (digit, even, loop, large), the
+encoded training split (the other 1,397 digits, same labels) and a sampler pool. The
+`tiny_pack` fixture builds it once per test session and points LATENT_EXPLORER_ASSETS /
+LATENT_EXPLORER_INDEXES at it.
 """
 
 from __future__ import annotations
@@ -97,21 +98,20 @@ def build_tiny_pack(root: str | os.PathLike, steps: int = 300, seed: int = 0) ->
 def _write_index_and_pool(pack, images, classes, held_out, seed, indexes) -> None:
     from explorer.index import PackIndex
     from explorer.pool import build_pool
+    from explorer.training import TrainingSplit
 
+    def labels_of(digit: np.ndarray) -> dict[str, np.ndarray]:
+        return {"digit": digit, "even": digit % 2 == 0, "loop": np.isin(digit, [0, 6, 8, 9]), "large": digit >= 5}
+
+    categories = {"digit": [str(i) for i in range(10)]}
     kept = images[held_out]
-    digit = classes[held_out]
-    labels = {
-        "digit": digit,
-        "even": digit % 2 == 0,
-        "loop": np.isin(digit, [0, 6, 8, 9]),
-        "large": digit >= 5,
-    }
     latents = pack.model.encode_images(kept)
     PackIndex.create(
-        latents, kept, pack=PACK, weights_hash=pack.weights_hash, labels=labels,
-        categories={"digit": [str(i) for i in range(10)]},
-        ids=np.flatnonzero(held_out),
+        latents, kept, pack=PACK, weights_hash=pack.weights_hash, labels=labels_of(classes[held_out]),
+        categories=categories, ids=np.flatnonzero(held_out),
     ).save(indexes)
+    TrainingSplit.create(pack.model.encode_images(images[~held_out]), labels_of(classes[~held_out]), categories,
+                         pack=PACK, weights_hash=pack.weights_hash).save(indexes)
     build_pool(pack.model.model, 256, seed=seed, device="cpu", progress=False,
                weights_hash=pack.weights_hash).save(indexes / "pool.npz")
 
