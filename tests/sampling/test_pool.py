@@ -93,7 +93,7 @@ def test_draw_refuses_an_unknown_sampler(pool):
 
 def test_pool_command_writes_the_pack_pool(tmp_path, monkeypatch, capsys):
     fake_pack = types.SimpleNamespace(
-        model=ExplorableModel(_TinyDecoder()), index_dir=tmp_path / "tiny", weights_hash="w1"
+        model=ExplorableModel(_TinyDecoder()), index_dir=tmp_path / "tiny", weights_hash="w1", has_index=False
     )
     packs = types.ModuleType("explorer.packs")
     packs.open_pack = {"tiny": fake_pack}.__getitem__
@@ -102,7 +102,7 @@ def test_pool_command_writes_the_pack_pool(tmp_path, monkeypatch, capsys):
 
     parser = argparse.ArgumentParser()
     pool_command.add_arguments(parser)
-    args = parser.parse_args(["--pack", "tiny", "--n", "20", "--device", "cpu", "--seed", "5"])
+    args = parser.parse_args(["--pack", "tiny", "--method", "importance", "--n", "20", "--device", "cpu", "--seed", "5"])
     assert pool_command.run(args) == 0
 
     written = SamplerPool.load(Path(tmp_path / "tiny" / "pool.npz"), weights_hash="w1")

@@ -130,7 +130,8 @@ def tiny_report() -> dict:
 
 def test_report_has_every_sampler_and_sweep_point(tiny_report):
     assert list(tiny_report["runs"]) == [
-        "prior", "magnet", "polarity rho=-1", "polarity rho=0", "polarity rho=1", "truncation 0.5", "truncation none"
+        "prior", "magnet", "uniform-manifold", "polarity rho=-1", "polarity rho=0", "polarity rho=1", "truncation 0.5",
+        "truncation none",
     ]
     assert tiny_report["names"] == {"class": ["cat", "dog", "owl"], "flag": ["no", "yes"]}
     assert tiny_report["pool_size"] == 256
