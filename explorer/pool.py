@@ -1,22 +1,28 @@
 """The sampler pool: latents with their decoder log singular values, precomputed once per pack.
 
 Computing log-volumes costs d JVPs per latent, far too slow for a slider; reweighting stored
-latents is instant, so every pool sampler and any rho or k draws from the pool.
+latents is instant, so every pool sampler, any rho and any top-k draws from the pool. Each
+row stores its latent, its full log-volume, its d log singular values (float32, largest
+first), the log density of the law it was drawn from (`log_source`), how many times it
+counts (`counts`: chain steps held) and its rung. Three ways to build one (`--method`):
 
-A pool holds rungs. Rung 0 is i.i.d. prior draws (`build_pool`, `--method importance`); an
-MCMC pool (`build_mcmc_pool`, `--method mcmc`) adds one rung per rho in `rhos`: independent
-Metropolis–Hastings chains on p(z) · vol_k(z)^rho (`explorer.chains`), kept as their distinct
-states with how many steps each was held (`counts`). Each rung records its effective sample
-size: the number of latents for the prior rung, the chains' bulk ESS (the smallest over
-log vol_k and every latent coordinate, `explorer.latent.mcmc.chain_ess`) for an MCMC rung.
+- "adaptive" (the default, `build_rung_pool`): i.i.d. prior draws, then for each rho in
+  `rhos`, taken outward from 0, rounds of draws from a Gaussian fitted to everything drawn so
+  far and weighted toward p · vol_k^rho, until that target's ESS reaches `ess_goal`. All rows
+  form one rung, weighted against the mixture of all proposals (`explorer.latent.mcmc`
+  says why this beats chains here, with figures).
+- "mcmc" (`build_rung_pool`): the prior draws, then per rho independent Metropolis–Hastings
+  chains with such a Gaussian (`explorer.rungs.chain_rung`); one rung per rho.
+- "importance" (`build_pool`): the prior draws alone, the pool of before.
 
-A draw for (sampler, rho, k) takes the rung whose reweighting to that target keeps the most
-effective samples, where reweighting a rung of size S (chain steps) and ESS E with
-log-weights w gives ESS = (E / S) · Kish(w, counts): the rung's own autocorrelation loss
-times the importance-weighting loss. For a rung's own target that is E.
+Effective sample size. A draw for (sampler, rho, k) reweights the rung that keeps the most
+effective samples for its target (`explorer.latent.sampling.best_rung`): a rung of size S
+with its own ESS E (S for i.i.d. draws, the chains' bulk ESS for a chain rung), reweighted by
+w = target / source, has ESS (E / S) · Kish(w, counts). A draw of n is fair when that is at
+least n; `sampler_draw` says so in words when it is not.
 
 A pool is tied to the weights it was measured on by `weights_hash`. Files written before
-rungs existed (latents and full log-volumes only) still load as one prior rung with k = d.
+rungs existed (latents and full log-volumes only) load as one rung of prior draws with k = d.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="top-k singular values of the volume (default: the pack's active latent dimensions, "
                         "capped so that log vol_k spreads by at most 1.5 nats over the prior)")
     parser.add_argument("--rhos", default=",".join(f"{rho:g}" for rho in RHOS),
-                        help=f"comma-separated rho targets of the adaptive or mcmc rungs (default {RHOS})")
+                        help="comma-separated rho targets of the adaptive or mcmc rungs, written --rhos=-1,-0.5,0.5,1 "
+                        f"(default {','.join(f'{rho:g}' for rho in RHOS)})")
     parser.add_argument("--draws", type=int, default=512, help="adaptive: latents per round (default 512)")
     parser.add_argument("--rounds", type=int, default=3, help="adaptive: most rounds per rho (default 3)")
     parser.add_argument("--ess-goal", type=float, default=ESS_GOAL,
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         rhos = tuple(float(rho) for rho in args.rhos.split(","))
         device = resolve_device(args.device)
     except ValueError as error:
-        print(f"{error} (--rhos takes comma-separated numbers, e.g. -1,-0.5,0.5,1)", file=sys.stderr)
+        print(f"{error} (--rhos takes comma-separated numbers, e.g. --rhos=-1,-0.5,0.5,1)", file=sys.stderr)
         return 2
     # TF32 convolutions (PyTorch's cuDNN default) put ~0.03 nats of error in each log-volume;
     # this process only builds the pool, so full float32 costs nobody else anything.

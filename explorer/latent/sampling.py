@@ -15,21 +15,40 @@ The samplers, as latent target densities up to a constant (p is the untruncated 
   p(z) · vol_k(z) / vol(z), which for k = d is p(z): the prior's density carried onto the
   manifold without the Jacobian's distortion (under the uniform prior: uniform on
   G([-1, 1]^d)). k defaults per pack to the number of active latent dimensions
-  (`active_dimensions`): a VAE's inactive units have singular values at numerical noise
-  level, which would otherwise dominate the volume. The authors' code keeps 10 to 30.
+  (`active_dimensions`: a VAE's inactive units have singular values at numerical noise
+  level, which would otherwise dominate the volume), capped as said below (`capped_k`);
+  the user may set any k. The authors' code keeps 10 to 30 of StyleGAN's 512.
 - uniform on G(support), the literal reading ("uniform-manifold", ÷ prior): vol_k(z) on the
   prior's support, uniform on G for k = d. Under the uniform prior it is MaGNET. Under a
-  Gaussian prior it need not even be normalisable (G(R^d) may have infinite volume), so it is
-  drawn only by importance weights vol_k / p, whose effective sample size shows how (un)fair
-  the draw is. `magnet_log_weights` is this weight with the full volume.
+  Gaussian prior G(R^d) may have infinite volume, and on the support ball below the factor
+  1 / p = exp(|z|²/2) · const puts the mass at the ball's rim; it is kept, drawn by
+  importance weights from the pool, with the effective sample size that shows how (un)fair
+  the draw is. `magnet_log_weights` is its weight on prior draws with the full volume.
 - polarity sampling ("polarity"; Humayun et al., CVPR 2022): p(z) · vol_k(z)^rho on the same
   top-k volume. rho < 0 moves toward the modes of the output density (quality), rho > 0
   toward its anti-modes (diversity); rho = 0 is the prior and rho = 1 MaGNET.
 
-How they are drawn: `explorer.pool` keeps latents with their log singular values in rungs:
-i.i.d. prior draws, and (with `--method mcmc`) Metropolis–Hastings chains targeting
-p · vol_k^rho at a few rho (`explorer.latent.mcmc`). A draw for any (sampler, rho, k)
-reweights one rung by target / rung density (`target_log_density`) and resamples it.
+Where they live. Under a Gaussian prior every pool target is restricted to the ball
+|z|² <= χ²_d quantile SUPPORT_MASS (99.9% of the prior; `in_support`). Outside it the
+decoders saturate and their volume falls toward 0 faster than float32 Jacobians resolve:
+log-volumes down to -185 nats were measured on the fashion decoder at |z| ≈ 17, where
+p · vol^rho with rho < 0 would put nearly all its mass. Prior draws seldom leave the ball, so
+this is also what sampling a finite prior pool, as the authors do, amounts to.
+
+How they are drawn: `explorer.pool` keeps latents with their log singular values in rungs of
+known law (prior draws, importance draws from proposals fitted to the targets, or MH chains;
+`explorer.latent.mcmc`). A draw for any (sampler, rho, k) reweights a rung by target / law
+(`target_log_density`, `best_rung`) and resamples it.
+
+The default k and why it is capped. The spread of log vol_k over the prior grows about
+linearly with k, because the singular values rise and fall together (std over prior draws,
+nats: emoji 0.9 at k = 4, 1.8 at 8, 3.7 at 16, 6.3 at 26 = its active dimensions; fashion
+1.0 at 4, 2.0 at 8, 4.2 at 16 = d). Beyond about 2 nats the rho < 0 targets put most of
+their mass in small regions where the top singular values collapse (on fashion, a tail of
+one latent coordinate with log vol_8 down to -15, against -1.2 over 1,024 prior draws), which
+four adaptive rounds did not cover (ESS 4 of 5,643 at k = 8; 570 at k = 6). So `capped_k`
+takes the active dimensions but no more than keep the spread within MAX_SPREAD = 1.5 nats;
+a larger k stays available to any draw, with the ESS to judge it by.
 
 Weights are kept in log space throughout; resampling uses a stable softmax (with replacement)
 or Gumbel top-k (without). A reweighted draw is fair only while its effective sample size is
