@@ -352,6 +352,26 @@ def report_figure(report: dict[str, Any], label: str | None = None, size: tuple[
     return side_by_side([left, right])
 
 
+def markdown_table(report: dict[str, Any]) -> str:
+    """The report as a Markdown table: per run its ESS, each label's entropy and largest share, precision, recall.
+
+    A pool run's label cell adds its target's entropy, importance-weighted over the rung it draws from.
+    """
+    labels = list(report["names"])
+    header = ["sampler", "ESS"] + [f"{label}: H bits / top share (target H)" for label in labels] + [
+        "precision", "recall"]
+    rows = [["held-out images", "–"] + [
+        f"{report['real'][label]['entropy_bits']:.2f} / {report['real'][label]['largest_share']:.2f}"
+        for label in labels] + ["–", "–"]]
+    for name, run in report["runs"].items():
+        ess = "–" if run["ess"] is None else f"{run['ess']:.0f}"
+        figures = [f"{run['labels'][label]['entropy_bits']:.2f} / {run['labels'][label]['largest_share']:.2f}"
+                   + (f" ({run['target'][label]['entropy_bits']:.2f})" if "target" in run else "") for label in labels]
+        rows.append([name, ess, *figures, f"{run['precision']:.3f}", f"{run['recall']:.3f}"])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m explorer.sampler_report`: evaluate a pack's samplers, print the summary, save the figure."""
     parser = argparse.ArgumentParser(prog="python -m explorer.sampler_report", description=__doc__.split("\n")[0])
@@ -361,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", help="comma-separated index labels to report (default all)")
     parser.add_argument("--out", metavar="PNG", help="write the figure here")
     parser.add_argument("--json", metavar="PATH", help="write the whole report as JSON here ('-': stdout)")
+    parser.add_argument("--rhos", help=f"comma-separated polarity rhos, written --rhos=-1,1 (default {RHOS})")
+    parser.add_argument("--markdown", action="store_true", help="also print the runs as a Markdown table")
     args = parser.parse_args(argv)
     from explorer.atomic import atomic_file
     from explorer.packs import PackError, open_pack
@@ -368,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pack = open_pack(args.pack)
         labels = [label.strip() for label in args.labels.split(",")] if args.labels else None
-        report = evaluate_pack(pack, n=args.n, seed=args.seed, labels=labels, progress=True)
+        rhos = tuple(float(rho) for rho in args.rhos.split(",")) if args.rhos else RHOS
+        report = evaluate_pack(pack, n=args.n, seed=args.seed, rhos=rhos, labels=labels, progress=True)
     except (PackError, ValueError, OSError) as error:
         print(error, file=sys.stderr)
         return 2
@@ -378,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.json:
         with atomic_file(args.json, "w") as stream:
             json.dump(report, stream, indent=2)
+    if args.markdown:
+        print(markdown_table(report), file=sys.stderr if args.json == "-" else sys.stdout)
     if args.out:
         with atomic_file(args.out) as stream:
             report_figure(report).save(stream, format="PNG")

@@ -99,6 +99,32 @@ def sampler_target(sampler: str, rho: float, k: int) -> Target:
     }[sampler]
 
 
+def sampler_description(sampler: str, rho: float, k: int, d: int, prior: str) -> str:
+    """One plain sentence or two on what `sampler` draws, for the Sampling view (see the module doc)."""
+    target = sampler_target(sampler, rho, k)
+    p = "N(0, I)" if prior == "gaussian" else "uniform on [-1, 1]^d"
+    top = f"the top {k} of {d} singular values" if k < d else f"all {d} singular values"
+    if sampler == "prior":
+        return (f"Prior: latents z ~ p(z) = {p}. On the decoder's manifold their density is p(z) / vol(z), "
+                "so images pile up where the decoder contracts.")
+    if sampler == "magnet":
+        rest = ("the prior's own density, free of the decoder's stretching" if k == d else
+                f"the prior's density, still distorted by the {d - k} smallest singular values")
+        return (f"MaGNET as its authors run it: z ∝ p(z) · vol_k(z), the volume of {top}. On the manifold "
+                f"the density is p(z) · vol_k(z) / vol(z): {rest}.")
+    if sampler == "uniform-manifold":
+        if prior == "uniform":
+            return f"Uniform on the manifold (÷ prior): z ∝ vol_k(z) on [-1, 1]^d with {top}; here the same as MaGNET."
+        return (f"Uniform on the manifold, read literally (÷ prior): z ∝ vol_k(z) on the prior's support with {top}. "
+                "Its weight 1 / p(z) favours the rim of that support, which few pool latents reach: "
+                "watch its effective sample size.")
+    if target.rho == 0:
+        return f"Polarity ρ = 0: the prior, z ~ p(z) = {p}."
+    direction = ("toward the modes of the output density (quality)" if target.rho < 0
+                 else "toward the anti-modes of the output density (diversity)")
+    return f"Polarity ρ = {target.rho:g}: z ∝ p(z) · vol_k(z)^ρ with {top}, which moves {direction}."
+
+
 def sample_prior(prior: str, n: int, d: int, seed: int, truncation: float | None = None) -> np.ndarray:
     """Draw n float32 latents of size d from the prior; truncation resamples components beyond ±t.
 

@@ -21,6 +21,7 @@ from explorer.latent.sampling import (
     prior_log_density,
     resample,
     sample_prior,
+    sampler_description,
     sampler_target,
     support_radius,
     target_log_density,
@@ -216,3 +217,14 @@ def test_sampler_target_names_each_sampler_and_refuses_others():
         sampler_target("tempered", 0.0, 3)
     with pytest.raises(ValueError, match="k"):
         sampler_target("magnet", 0.0, 0)
+
+
+def test_sampler_descriptions_name_the_target_with_its_rho_and_k():
+    assert "p(z) · vol_k(z)" in sampler_description("magnet", 0.0, 6, 16, "gaussian")
+    assert "top 6 of 16" in sampler_description("magnet", 0.0, 6, 16, "gaussian")
+    assert "free of the decoder's stretching" in sampler_description("magnet", 0.0, 16, 16, "gaussian")
+    assert "ρ = -0.5" in sampler_description("polarity", -0.5, 6, 16, "gaussian")
+    assert "quality" in sampler_description("polarity", -0.5, 6, 16, "gaussian")
+    assert "diversity" in sampler_description("polarity", 2.0, 6, 16, "gaussian")
+    assert "same as MaGNET" in sampler_description("uniform-manifold", 0.0, 2, 2, "uniform")
+    assert "effective sample size" in sampler_description("uniform-manifold", 0.0, 2, 2, "gaussian")
