@@ -21,10 +21,15 @@ images (Inception never saw 28×28 greyscale clothes or glyphs), so its distance
 semantic for them, and at 16 to 32 dimensions k-NN radii still separate near from far. Its
 limit: it sees only what that encoder learned, so compare samplers of one model, not models.
 
-A pool draw is a sample of its sampler's target only when n is well below the weights'
-effective sample size (ESS); otherwise it tends to the pool's heaviest latents. So each pool
-sampler also gets its target's class shares by importance weighting over the whole pool,
-which are only as trustworthy as its ESS.
+A pool draw is a sample of its sampler's target only when n is below the draw's effective
+sample size (ESS, see `explorer.pool`); otherwise it tends to the pool's heaviest latents. So
+each pool sampler also gets its target's class shares by importance weighting over the rung it
+draws from, which are only as trustworthy as that ESS. "magnet" is MaGNET as the authors run
+it (prior × top-k volume) and "uniform-manifold" the literal ÷ prior reading
+(`explorer.latent.sampling`).
+
+`label_histograms` gives the Sampling view its histogram: a draw's label shares beside those
+of prior draws and of the held-out images.
 
     python -m explorer.sampler_report --pack fashion --out docs/sampling-fashion.png
 """
@@ -47,12 +52,7 @@ from explorer.latent.metrics import (
     normalised_entropy,
     precision_recall,
 )
-from explorer.latent.sampling import (
-    effective_sample_size,
-    magnet_log_weights,
-    polarity_log_weights,
-    sample_prior,
-)
+from explorer.latent.sampling import sample_prior, sampler_target
 
 RHOS = (-2.0, -1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0)
 TRUNCATIONS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, None)
@@ -123,15 +123,36 @@ def sample_features(model: Any, latents: np.ndarray) -> np.ndarray:
     return features
 
 
-def pool_log_weights(pool: Any, sampler: str, rho: float = 0.0) -> np.ndarray:
-    """The log-weights a `SamplerPool` draws with for `sampler` ("prior", "magnet" or "polarity")."""
-    if sampler == "prior":
-        return np.zeros(len(pool.latents))
-    if sampler == "magnet":
-        return magnet_log_weights(pool.log_volume, pool.latents, pool.prior)
-    if sampler == "polarity":
-        return polarity_log_weights(pool.log_volume, rho)
-    raise ValueError(f"sampler must be 'prior', 'magnet' or 'polarity', got {sampler!r}")
+def label_histograms(pack: Any, latents: np.ndarray, label: str, prior_draws: int = 200, seed: int = 0) -> dict[str, Any]:
+    """Shares of `label` among a draw's images, `prior_draws` prior samples' and the held-out images'.
+
+    Samples are labelled as in the report (decoded, re-encoded, 10-NN vote); the held-out
+    images carry their own labels. Each group: shares (summing to 1), entropy in bits and the
+    largest share.
+    """
+    index, model = pack.index, pack.model
+    if label not in index.labels:
+        raise ValueError(f"label {label!r} is not in pack {pack.name!r}'s index; it has {list(index.labels)}")
+    names = label_names(index, label)
+    prior = sample_prior(model.prior, prior_draws, model.latent_dim, seed)
+    groups = {
+        "draw": transfer_labels(index, sample_features(model, latents), [label])[label][0],
+        "prior": transfer_labels(index, sample_features(model, prior), [label])[label][0],
+        "held-out": index.labels[label].astype(np.int64),
+    }
+    histograms: dict[str, Any] = {"label": label, "categories": names}
+    for group, classes in groups.items():
+        counts = class_histogram(classes, len(names))
+        histograms[group] = {"shares": np.round(counts / counts.sum(), 4).tolist(),
+                             "entropy_bits": round(entropy_bits(counts), 4),
+                             "largest_share": round(float(counts.max() / counts.sum()), 4)}
+    return histograms
+
+
+def pool_log_weights(pool: Any, sampler: str, rho: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """The rows a `SamplerPool` draws `sampler` from (its best rung) and their log-weights, at the pool's k."""
+    rows, log_weights, _, _ = pool.rung_weights(sampler_target(sampler, rho, pool.default_k))
+    return rows, log_weights
 
 
 def _label_figures(majority: np.ndarray, shares: np.ndarray) -> dict[str, Any]:
@@ -141,6 +162,7 @@ def _label_figures(majority: np.ndarray, shares: np.ndarray) -> dict[str, Any]:
     return {
         "counts": counts.tolist(),
         "entropy_bits": round(entropy_bits(counts), 4),
+        "largest_share": round(float(counts.max() / counts.sum()), 4),
         "normalised_entropy": round(normalised_entropy(counts), 4) if n_classes > 1 else None,
         "vote_shares": np.round(shares.mean(axis=0), 4).tolist(),
     }
@@ -191,6 +213,7 @@ def evaluate_pack(
         "names": {label: label_names(index, label) for label in labels},
         "real": {label: _label_figures(index.labels[label], _one_hot(index, label)) for label in labels},
         "pool_size": len(pack.pool.latents) if pack.has_pool else None,
+        "pool": _pool_facts(pack.pool) if pack.has_pool else None,
         "runs": {},
     }
     if pack.has_pool:
@@ -210,36 +233,45 @@ def _pool_runs(
     pack: Any, n: int, seed: int, rhos: Sequence[float], labels: list[str], real: np.ndarray,
     rng: np.random.Generator, progress: bool,
 ) -> dict[str, dict[str, Any]]:
-    """Prior, MaGNET and each polarity ρ, drawn from the pool as the app draws them.
+    """Prior, MaGNET, ÷ prior and each polarity ρ, drawn from the pool as the app draws them.
 
     The whole pool is classified once; a draw's rows are looked up, not decoded again.
     """
     pool = pack.pool
     features = sample_features(pack.model, pool.latents)
     votes = transfer_labels(pack.index, features, labels)
-    row_of = {latent.tobytes(): row for row, latent in enumerate(pool.latents)}
-    plan = [("prior", "prior", 0.0), ("magnet", "magnet", 0.0)]
+    plan = [("prior", "prior", 0.0), ("magnet", "magnet", 1.0), ("uniform-manifold", "uniform-manifold", 1.0)]
     plan += [(f"polarity rho={rho:g}", "polarity", float(rho)) for rho in rhos]
     runs = {}
     for name, sampler, rho in tqdm(plan, desc=f"pool samplers on {pack.name}", disable=not progress):
-        latents, ess = pool.draw(sampler, n, seed, rho)
-        rows = np.array([row_of[latent.tobytes()] for latent in latents])
-        run = {"sampler": sampler, "rho": rho if sampler == "polarity" else None, "ess": round(ess, 1)}
+        rows, ess, _ = pool.draw_rows(sampler, n, seed, rho)
+        run = {"sampler": sampler, "rho": rho if sampler == "polarity" else None, "k": pool.default_k,
+               "ess": round(ess, 1)}
         drawn = {label: (majority[rows], shares[rows]) for label, (majority, shares) in votes.items()}
         run.update(_run_figures(features[rows], drawn, real, rng))
-        run["target"] = _target_figures(pool_log_weights(pool, sampler, rho), votes)
+        target_rows, log_weights = pool_log_weights(pool, sampler, rho)
+        run["target"] = _target_figures(log_weights, ess, {
+            label: (majority[target_rows], shares[target_rows]) for label, (majority, shares) in votes.items()})
         runs[name] = run
     return runs
+
+
+def _pool_facts(pool: Any) -> dict[str, Any]:
+    """How the pool was built: method, k, its rungs, the build settings."""
+    return {"method": pool.method, "k": pool.default_k, "d": pool.dim, "build": pool.build,
+            "rungs": [{"rho": r.rho, "kind": r.kind, "ess": round(r.ess, 1), "size": r.size} for r in pool.rungs]}
 
 
 def _one_hot(index: Any, label: str) -> np.ndarray:
     return (index.labels[label].astype(np.int64)[:, None] == np.arange(len(label_names(index, label)))).astype(float)
 
 
-def _target_figures(log_weights: np.ndarray, pool_votes: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
-    """The sampler's own class shares, importance-weighted over the whole pool, and their entropy."""
+def _target_figures(
+    log_weights: np.ndarray, ess: float, pool_votes: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> dict[str, Any]:
+    """The sampler's own class shares, importance-weighted over its rung (as trustworthy as its ESS), and entropy."""
     weights = np.exp(log_weights - log_weights.max())
-    figures: dict[str, Any] = {"ess": round(effective_sample_size(log_weights), 1)}
+    figures: dict[str, Any] = {"ess": round(ess, 1)}
     for label, (majority, shares) in pool_votes.items():
         histogram = class_histogram(majority, shares.shape[1], weights)
         figures[label] = {"shares": np.round(histogram / histogram.sum(), 4).tolist(),
@@ -319,6 +351,26 @@ def report_figure(report: dict[str, Any], label: str | None = None, size: tuple[
     return side_by_side([picture(left, (width // 2, height)), picture(right, (width - width // 2, height))])
 
 
+def markdown_table(report: dict[str, Any]) -> str:
+    """The report as a Markdown table: per run its ESS, each label's entropy and largest share, precision, recall.
+
+    A pool run's label cell adds its target's entropy, importance-weighted over the rung it draws from.
+    """
+    labels = list(report["names"])
+    header = ["sampler", "ESS"] + [f"{label}: H bits / top share (target H)" for label in labels] + [
+        "precision", "recall"]
+    rows = [["held-out images", "–"] + [
+        f"{report['real'][label]['entropy_bits']:.2f} / {report['real'][label]['largest_share']:.2f}"
+        for label in labels] + ["–", "–"]]
+    for name, run in report["runs"].items():
+        ess = "–" if run["ess"] is None else f"{run['ess']:.0f}"
+        figures = [f"{run['labels'][label]['entropy_bits']:.2f} / {run['labels'][label]['largest_share']:.2f}"
+                   + (f" ({run['target'][label]['entropy_bits']:.2f})" if "target" in run else "") for label in labels]
+        rows.append([name, ess, *figures, f"{run['precision']:.3f}", f"{run['recall']:.3f}"])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m explorer.sampler_report`: evaluate a pack's samplers, print the summary, save the figure."""
     parser = argparse.ArgumentParser(prog="python -m explorer.sampler_report", description=__doc__.split("\n")[0])
@@ -328,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", help="comma-separated index labels to report (default all)")
     parser.add_argument("--out", metavar="PNG", help="write the figure here")
     parser.add_argument("--json", metavar="PATH", help="write the whole report as JSON here ('-': stdout)")
+    parser.add_argument("--rhos", help=f"comma-separated polarity rhos, written --rhos=-1,1 (default {RHOS})")
+    parser.add_argument("--markdown", action="store_true", help="also print the runs as a Markdown table")
     args = parser.parse_args(argv)
     from explorer.atomic import atomic_file
     from explorer.packs import PackError, open_pack
@@ -335,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pack = open_pack(args.pack)
         labels = [label.strip() for label in args.labels.split(",")] if args.labels else None
-        report = evaluate_pack(pack, n=args.n, seed=args.seed, labels=labels, progress=True)
+        rhos = tuple(float(rho) for rho in args.rhos.split(",")) if args.rhos else RHOS
+        report = evaluate_pack(pack, n=args.n, seed=args.seed, rhos=rhos, labels=labels, progress=True)
     except (PackError, ValueError, OSError) as error:
         print(error, file=sys.stderr)
         return 2
@@ -345,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.json:
         with atomic_file(args.json, "w") as stream:
             json.dump(report, stream, indent=2)
+    if args.markdown:
+        print(markdown_table(report), file=sys.stderr if args.json == "-" else sys.stdout)
     if args.out:
         with atomic_file(args.out) as stream:
             report_figure(report).save(stream, format="PNG")

@@ -15,7 +15,7 @@ import torch
 from scipy import stats
 
 from explorer.latent.sampling import magnet_log_weights, polarity_log_weights, resample
-from explorer.pool import build_pool
+from explorer.pool import build_pool, build_rung_pool
 
 SPEEDS = (0.25, 1.0, 4.0)  # segment 0 is the slowest: the mode of the output density
 POOL_SIZE = 4000
@@ -112,3 +112,37 @@ def test_negative_polarity_concentrates_on_the_mode_segment_as_theory_predicts()
     # Equal prior mass per segment, weight speed**rho: the mode's share is s0**rho / sum(s**rho).
     theory = [SPEEDS[0] ** rho / sum(s**rho for s in SPEEDS) for rho in rhos]
     np.testing.assert_allclose(fractions, theory, atol=0.04)
+
+
+def test_mcmc_chains_on_the_polyline_give_the_theoretical_segment_shares():
+    """Uniform prior: p · vol^rho puts speed_s^rho / Σ speed^rho on segment s; rho < 0 favours the slow mode."""
+    generator = Polyline("uniform")
+    rhos = (-1.0, 1.0)
+    pool = build_rung_pool(generator, 1000, "mcmc", rhos=rhos, chains=100, steps=20, burn_in=3, weights_hash="toy",
+                           k=1, device="cpu", progress=False, batch_size=1000)
+    shares = {}
+    for rho in rhos:
+        index = next(i for i, rung in enumerate(pool.rungs) if rung.rho == rho)
+        rows = np.flatnonzero(pool.rung == index)
+        segments = np.repeat(generator.segment(pool.latents[rows]), pool.counts[rows])
+        shares[rho] = np.bincount(segments, minlength=3) / len(segments)
+        theory = np.array(SPEEDS) ** rho / sum(s**rho for s in SPEEDS)
+        tolerance = 4 * np.sqrt(theory * (1 - theory) / pool.rungs[index].ess)
+        assert np.all(np.abs(shares[rho] - theory) < tolerance), (rho, shares[rho], theory)
+    assert shares[-1.0][0] > 1 / 3 > shares[1.0][0]
+
+
+def test_magnet_chains_under_a_uniform_prior_are_uniform_in_arc_length():
+    """KS at the chains' effective size: D · sqrt(ESS) under the 1% critical value 1.63."""
+    generator = Polyline("uniform")
+    pool = build_rung_pool(generator, 1000, "mcmc", rhos=(1.0,), chains=100, steps=20, burn_in=3, weights_hash="toy",
+                           k=1, device="cpu", progress=False, batch_size=1000)
+    rows = np.flatnonzero(pool.rung == 1)
+    fractions = np.repeat(generator.arc_length_fraction(pool.latents[rows]), pool.counts[rows])
+    assert stats.kstest(fractions, "uniform").statistic * np.sqrt(pool.rungs[1].ess) < 1.63
+
+
+def test_under_a_uniform_prior_the_divided_target_is_magnet():
+    pool = build_pool(Polyline("uniform"), 500, seed=0, weights_hash="toy", device="cpu", progress=False,
+                      batch_size=500)
+    np.testing.assert_array_equal(pool.draw("uniform-manifold", 30, seed=1)[0], pool.draw("magnet", 30, seed=1)[0])

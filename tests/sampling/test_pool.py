@@ -93,7 +93,7 @@ def test_draw_refuses_an_unknown_sampler(pool):
 
 def test_pool_command_writes_the_pack_pool(tmp_path, monkeypatch, capsys):
     fake_pack = types.SimpleNamespace(
-        model=ExplorableModel(_TinyDecoder()), index_dir=tmp_path / "tiny", weights_hash="w1"
+        model=ExplorableModel(_TinyDecoder()), index_dir=tmp_path / "tiny", weights_hash="w1", has_index=False
     )
     packs = types.ModuleType("explorer.packs")
     packs.open_pack = {"tiny": fake_pack}.__getitem__
@@ -102,9 +102,36 @@ def test_pool_command_writes_the_pack_pool(tmp_path, monkeypatch, capsys):
 
     parser = argparse.ArgumentParser()
     pool_command.add_arguments(parser)
-    args = parser.parse_args(["--pack", "tiny", "--n", "20", "--device", "cpu", "--seed", "5"])
+    args = parser.parse_args(["--pack", "tiny", "--method", "importance", "--n", "20", "--device", "cpu", "--seed", "5"])
     assert pool_command.run(args) == 0
 
     written = SamplerPool.load(Path(tmp_path / "tiny" / "pool.npz"), weights_hash="w1")
     assert written.latents.shape == (20, 3) and written.seed == 5
     assert "pool.npz" in capsys.readouterr().out
+
+
+def _run_pool_command(tmp_path, monkeypatch, argv: list[str]) -> int:
+    fake_pack = types.SimpleNamespace(
+        model=ExplorableModel(_TinyDecoder()), index_dir=tmp_path / "tiny", weights_hash="w1", has_index=False
+    )
+    packs = types.ModuleType("explorer.packs")
+    packs.open_pack = {"tiny": fake_pack}.__getitem__
+    monkeypatch.setitem(sys.modules, "explorer.packs", packs)
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", torch.backends.cudnn.allow_tf32)
+    parser = argparse.ArgumentParser()
+    pool_command.add_arguments(parser)
+    return pool_command.run(parser.parse_args(["--pack", "tiny", "--device", "cpu", *argv]))
+
+
+def test_pool_command_builds_an_adaptive_pool_by_default(tmp_path, monkeypatch, capsys):
+    assert _run_pool_command(tmp_path, monkeypatch, ["--n", "64", "--draws", "32", "--rounds", "1", "--rhos=-1,1"]) == 0
+    written = SamplerPool.load(tmp_path / "tiny" / "pool.npz", weights_hash="w1")
+    assert written.method == "adaptive" and 1 <= written.default_k <= 3
+    assert written.build["log_volumes_measured"] == len(written.latents) > 64
+    output = capsys.readouterr().out
+    assert "adaptive pool" in output and "ESS of a draw: prior" in output
+
+
+def test_pool_command_refuses_rhos_that_are_not_numbers(tmp_path, monkeypatch, capsys):
+    assert _run_pool_command(tmp_path, monkeypatch, ["--rhos=-1,one"]) == 2
+    assert "--rhos" in capsys.readouterr().err

@@ -130,7 +130,8 @@ def tiny_report() -> dict:
 
 def test_report_has_every_sampler_and_sweep_point(tiny_report):
     assert list(tiny_report["runs"]) == [
-        "prior", "magnet", "polarity rho=-1", "polarity rho=0", "polarity rho=1", "truncation 0.5", "truncation none"
+        "prior", "magnet", "uniform-manifold", "polarity rho=-1", "polarity rho=0", "polarity rho=1", "truncation 0.5",
+        "truncation none",
     ]
     assert tiny_report["names"] == {"class": ["cat", "dog", "owl"], "flag": ["no", "yes"]}
     assert tiny_report["pool_size"] == 256
@@ -171,6 +172,29 @@ def test_a_pack_without_pool_gets_only_the_truncation_sweep():
 def test_unknown_labels_are_refused_with_the_ones_available():
     with pytest.raises(ValueError, match="class"):
         evaluate_pack(_tiny_pack(with_pool=False), n=20, labels=["colour"])
+
+
+def test_markdown_table_has_a_row_per_run_and_the_held_out_images(tiny_report):
+    table = sampler_report.markdown_table(tiny_report).splitlines()
+    assert table[0].startswith("| sampler | ESS | class: H bits / top share (target H) | flag: H bits")
+    assert len(table) == 2 + 1 + len(tiny_report["runs"])
+    magnet = next(line for line in table if line.startswith("| magnet |"))
+    run = tiny_report["runs"]["magnet"]
+    assert f"| {run['ess']:.0f} |" in magnet and f"{run['labels']['class']['largest_share']:.2f}" in magnet
+
+
+def test_label_histograms_compare_a_draw_with_prior_draws_and_held_out_images():
+    pack = _tiny_pack()
+    latents, _ = pack.pool.draw("magnet", 30, seed=0)
+    histograms = sampler_report.label_histograms(pack, latents, "class", prior_draws=50)
+    assert histograms["categories"] == ["cat", "dog", "owl"]
+    for group in ("draw", "prior", "held-out"):
+        assert sum(histograms[group]["shares"]) == pytest.approx(1.0, abs=1e-3)
+        assert histograms[group]["largest_share"] == pytest.approx(max(histograms[group]["shares"]), abs=1e-4)
+    held_out = np.bincount(pack.index.labels["class"], minlength=3) / len(pack.index)
+    np.testing.assert_allclose(histograms["held-out"]["shares"], held_out, atol=1e-4)
+    with pytest.raises(ValueError, match="colour"):
+        sampler_report.label_histograms(pack, latents, "colour")
 
 
 def test_report_figure_has_the_requested_size(tiny_report):

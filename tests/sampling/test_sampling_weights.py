@@ -9,12 +9,23 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from explorer.latent.sampling import (
+    SUPPORT_MASS,
+    Target,
+    active_dimensions,
+    best_rung,
+    capped_k,
     effective_sample_size,
+    in_support,
     magnet_log_weights,
     polarity_log_weights,
     prior_log_density,
     resample,
     sample_prior,
+    sampler_description,
+    sampler_target,
+    support_radius,
+    target_log_density,
+    top_k_log_volume,
 )
 
 
@@ -127,3 +138,93 @@ def test_resample_without_replacement_refuses_more_than_the_weighted_rows():
 def test_bad_inputs_raise_value_error_naming_the_argument(call, argument):
     with pytest.raises(ValueError, match=argument):
         call()
+
+
+# -- top-k volumes, targets and rungs ----------------------------------------------------------
+
+
+def test_top_k_log_volume_sums_the_k_largest_and_k_equal_to_d_is_the_full_volume():
+    log_sv = np.array([[2.0, 0.5, -1.0], [1.0, 0.0, -3.0]], dtype=np.float32)
+    np.testing.assert_allclose(top_k_log_volume(log_sv, 1), [2.0, 1.0])
+    np.testing.assert_allclose(top_k_log_volume(log_sv, 3), log_sv.sum(axis=1))
+
+
+def test_top_k_log_volume_refuses_more_singular_values_than_latents():
+    with pytest.raises(ValueError, match="k=4.*d=3"):
+        top_k_log_volume(np.zeros((2, 3)), 4)
+
+
+def test_active_dimensions_counts_latents_that_vary_over_held_out_data():
+    rng = np.random.default_rng(0)
+    latents = np.concatenate([rng.standard_normal((500, 3)), 0.01 * rng.standard_normal((500, 2))], axis=1)
+    assert active_dimensions(latents) == 3
+
+
+def test_capped_k_keeps_the_spread_of_the_top_k_volume_within_the_cap():
+    rng = np.random.default_rng(1)
+    # Singular values that rise and fall together by 0.5 nats each: the top-k spread is 0.5 k.
+    log_sv = np.sort(rng.normal(0.0, 0.5, (2000, 1)) + np.linspace(2, -2, 8), axis=1)[:, ::-1]
+    assert capped_k(8, log_sv, max_spread=1.75) == 3
+    assert capped_k(2, log_sv, max_spread=1.75) == 2  # never above the active dimensions
+    assert capped_k(8, log_sv, max_spread=0.1) == 1
+
+
+def test_the_gaussian_support_is_the_ball_holding_its_mass():
+    radius = support_radius(5)
+    assert stats.chi2(5).cdf(radius**2) == pytest.approx(SUPPORT_MASS)
+    assert in_support(np.array([[radius * 0.99, 0, 0, 0, 0], [radius * 1.01, 0, 0, 0, 0]]), "gaussian").tolist() == [
+        True, False]
+    assert in_support(np.array([[0.5, -1.0], [1.2, 0.0]]), "uniform").tolist() == [True, False]
+
+
+def test_targets_are_prior_times_volume_to_the_rho_and_divided_drops_the_prior():
+    latents = np.array([[0.5, -1.0], [0.0, 0.3]])
+    log_volume = np.array([1.5, -2.0])
+    log_prior = prior_log_density(latents, "gaussian")
+    np.testing.assert_allclose(target_log_density(latents, log_volume, "gaussian", sampler_target("magnet", 0, 2)),
+                               log_prior + log_volume)
+    np.testing.assert_allclose(
+        target_log_density(latents, log_volume, "gaussian", sampler_target("polarity", -0.5, 2)),
+        log_prior - 0.5 * log_volume)
+    np.testing.assert_allclose(
+        target_log_density(latents, log_volume, "gaussian", sampler_target("uniform-manifold", 0, 2)), log_volume)
+    far = np.array([[10.0, 0.0]])
+    assert target_log_density(far, np.zeros(1), "gaussian", sampler_target("prior", 0, 2))[0] == -np.inf
+
+
+def test_counts_weigh_like_repeated_rows_in_the_ess():
+    log_weights = np.log([1.0, 2.0, 0.5])
+    expanded = np.log([1.0, 2.0, 2.0, 2.0, 0.5, 0.5])
+    assert effective_sample_size(log_weights, np.array([1, 3, 2])) == pytest.approx(effective_sample_size(expanded))
+
+
+def test_best_rung_takes_the_rung_that_keeps_more_effective_samples():
+    rung = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    target_log = np.zeros(8)
+    log_source = np.array([0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0, 0.0])  # rung 0 over-sampled row 3
+    rows, log_weights, ess, index = best_rung(target_log, log_source, np.ones(8, int), rung, np.array([1.0, 0.5]))
+    assert index == 0 and rows.tolist() == [0, 1, 2, 3]
+    assert ess == pytest.approx(effective_sample_size(-log_source[:4]))
+    _, _, ess, index = best_rung(target_log, np.zeros(8), np.ones(8, int), rung, np.array([0.5, 1.0]))
+    assert (index, ess) == (1, pytest.approx(4.0))
+
+
+def test_sampler_target_names_each_sampler_and_refuses_others():
+    assert sampler_target("magnet", 7.0, 3) == Target(1.0, 3)
+    assert sampler_target("polarity", -0.5, 3) == Target(-0.5, 3)
+    assert sampler_target("uniform-manifold", 0.0, 3).divide_prior
+    with pytest.raises(ValueError, match="sampler"):
+        sampler_target("tempered", 0.0, 3)
+    with pytest.raises(ValueError, match="k"):
+        sampler_target("magnet", 0.0, 0)
+
+
+def test_sampler_descriptions_name_the_target_with_its_rho_and_k():
+    assert "p(z) · vol_k(z)" in sampler_description("magnet", 0.0, 6, 16, "gaussian")
+    assert "top 6 of 16" in sampler_description("magnet", 0.0, 6, 16, "gaussian")
+    assert "free of the decoder's stretching" in sampler_description("magnet", 0.0, 16, 16, "gaussian")
+    assert "ρ = -0.5" in sampler_description("polarity", -0.5, 6, 16, "gaussian")
+    assert "quality" in sampler_description("polarity", -0.5, 6, 16, "gaussian")
+    assert "diversity" in sampler_description("polarity", 2.0, 6, 16, "gaussian")
+    assert "same as MaGNET" in sampler_description("uniform-manifold", 0.0, 2, 2, "uniform")
+    assert "effective sample size" in sampler_description("uniform-manifold", 0.0, 2, 2, "gaussian")
