@@ -178,3 +178,10 @@ def test_the_explore_meter_follows_the_picture(tiny_pack):
     before = explore.on_manifold
     explore.start_from(np.full(explore.resources.latent_dim, 10.0, np.float32))
     assert explore.on_manifold != before and explore.on_manifold.startswith("percentile 100 (off the data")
+
+
+@pytest.mark.parametrize("name", ["compare", "exemplars", "diagnostics"])
+def test_each_new_view_builds_its_panel_layout(tiny_pack, name):
+    view = VIEWS[name].build(session_of(tiny_pack))
+    assert view.state.resources.name == tiny_pack
+    assert view.__panel__().get_root() is not None

@@ -85,8 +85,8 @@ class CompareState(ViewState):
 
     mode = param.Selector(default="packs", objects=list(MODES))
     figure = param.Selector(default="jdiagram", objects=list(FIGURES))
-    other = param.Selector(default=None, objects=[], allow_None=True, doc="the second pack (same image shape)")
-    epoch = param.Selector(default=None, objects=[], allow_None=True, doc="the snapshot's training epoch")
+    other = param.Selector(default=None, objects=[], allow_None=True, check_on_set=True, doc="the second pack (same image shape)")
+    epoch = param.Selector(default=None, objects=[], allow_None=True, check_on_set=True, doc="the snapshot's training epoch")
     size = param.Integer(default=5, bounds=(3, 7))
     tile = param.Integer(default=48, bounds=(32, 96))
     left = param.Bytes(default=b"")

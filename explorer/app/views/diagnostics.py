@@ -34,7 +34,8 @@ def norm_chart(report: dict) -> hv.Overlay:
     """The histogram of encoded norms over the counts the prior's norm distribution expects."""
     histogram = report["histogram"]
     centres = (histogram.edges[:-1] + histogram.edges[1:]) / 2
-    data = hv.Histogram((histogram.edges, histogram.counts), "latent norm", "images", label="encoded data").opts(
+    data = hv.Histogram((histogram.edges, histogram.counts), kdims=["latent norm"], vdims=["images"],
+                        label="encoded data").opts(
         color="#0072B2", alpha=0.6, line_color=None)
     expected = hv.Curve((centres, histogram.expected), "latent norm", "images", label="prior").opts(
         color="#D55E00", line_width=2)

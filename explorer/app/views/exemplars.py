@@ -107,7 +107,6 @@ class ExemplarsState(ViewState):
         images = [np.stack([self.resources.thumbnail_of(i) for i in self.exemplars[key]]) for key in CONCEPTS]
         return pixel_arithmetic(images, COEFFICIENTS)
 
-    @param.depends("exemplars", "grid_size", "tile", "seed", watch=True)
     def compute(self) -> None:
         """The exemplar strips, the jitter grid, the centre image and the pixel-space result."""
         r = self.resources
@@ -118,6 +117,10 @@ class ExemplarsState(ViewState):
             centre=r.jpeg(self.result(), 3 * self.tile),
             pixels=export.jpeg_bytes(export.tile(self.pixel_result(), 3 * self.tile)),
         )
+
+    @param.depends("exemplars", "grid_size", "tile", "seed", watch=True)
+    def _changed(self) -> None:
+        self.compute()
         self.session.commit()
 
     def reseed(self) -> None:
