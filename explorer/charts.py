@@ -145,6 +145,32 @@ def labelled_points(
                                                    toolbar=None, legend_position="top_right", show_grid=True))
 
 
+def norm_chart(report: Mapping) -> hv.Overlay:
+    """The histogram of encoded norms over the counts the prior's norm distribution expects."""
+    histogram = report["histogram"]
+    centres = (histogram.edges[:-1] + histogram.edges[1:]) / 2
+    data = hv.Histogram((histogram.edges, histogram.counts), kdims=["latent norm"], vdims=["images"],
+                        label="encoded data").opts(
+        color=BLUE, alpha=0.6, line_color=None)
+    expected = hv.Curve((centres, histogram.expected), "latent norm", "images", label="prior").opts(
+        color=VERMILLION, line_width=2)
+    return (data * expected).opts(hv.opts.Overlay(title="Norms: encoded data against the prior", height=260,
+                                                  responsive=True, legend_position="top_right", toolbar=None))
+
+
+def dimension_chart(report: Mapping) -> hv.Overlay:
+    """Per-dimension variance (bars) against the prior's (dashed), and KL (dots)."""
+    dims = np.arange(report["latent_dim"])
+    variance = hv.Bars((dims, report["variance"]), "dimension", "variance", label="variance").opts(
+        color=BLUE, alpha=0.7)
+    prior = hv.HLine(report["expected_variance"]).opts(color=REFERENCE, line_dash="dashed")
+    kl = hv.Scatter((dims, report["kl"]), "dimension", "variance", label="KL (nats)").opts(color=VERMILLION, size=6)
+    return (variance * prior * kl).opts(hv.opts.Overlay(title="Per dimension: variance (dashed: the prior's) and KL",
+                                                        height=260, responsive=True, toolbar=None))
+
+
+
+
 def figure(chart: hv.core.Dimensioned):
     """`chart` as a matplotlib Figure, with the options the page's Bokeh rendering uses."""
     import holoviews.plotting.mpl  # noqa: F401  (registers the backend; Bokeh stays the current one)

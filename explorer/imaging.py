@@ -30,6 +30,11 @@ def font(size: int = FONT_SIZE) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default(size)
 
 
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Float images in [0, 1] (any leading shape) -> uint8, rounding."""
+    return (np.clip(np.asarray(images, dtype=np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
 def to_pil(image: np.ndarray) -> Image.Image:
     """uint8 (H, W, 1 or 3) -> an RGB PIL image."""
     image = np.asarray(image)

@@ -115,7 +115,7 @@ class Pack:
         self.card = _read_card(self.assets_dir / CARD_FILE)
         self.weights_hash = self._imported_weights_hash() if self.is_imported else self._shipped_weights_hash()
         # One lock per cached item: loading the index does not hold up the model.
-        self._locks = {key: threading.Lock() for key in ("model", "index", "training", "pool")}
+        self._locks = {key: threading.Lock() for key in ("model", "index", "training", "pool", "snapshots")}
         self._cache: dict[str, Any] = {}
 
     def _shipped_weights_hash(self) -> str:
@@ -194,9 +194,40 @@ class Pack:
         """The pack's precomputed sampler pool, loaded on first use."""
         return self._cached("pool", self._load_pool)
 
-    def _cached(self, key: str, load: Callable[[], Any]) -> Any:
+    @property
+    def snapshot_epochs(self) -> list[int]:
+        """The training epochs whose weights the pack keeps (`latent-explorer train --snapshots K`), in order."""
+        return sorted(int(entry["epoch"]) for entry in self.card.get("snapshots", []))
+
+    def snapshot_model(self, epoch: int) -> ExplorableModel:
+        """The pack's architecture with the weights it had after `epoch` training epochs, on CPU, built once."""
+        entries = {int(entry["epoch"]): entry for entry in self.card.get("snapshots", [])}
+        if epoch not in entries:
+            kept = ", ".join(map(str, sorted(entries))) or "none"
+            raise PackError(f"pack {self.name!r} keeps no snapshot of epoch {epoch}; it keeps epochs: {kept} "
+                            f"(train with `latent-explorer train --pack {self.name} --snapshots K` to keep some)")
+        return self._cached(f"snapshot-{epoch}", lambda: self._load_snapshot(entries[epoch]), lock="snapshots")
+
+    def _load_snapshot(self, entry: dict) -> ExplorableModel:
+        from explorer.models.base import ContractError, ExplorableModel
+        from explorer.models.load import load_builtin
+
+        path = self.assets_dir / entry["file"]
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as error:
+            raise PackError(f"pack {self.name!r}: snapshot {path} cannot be read ({error.strerror})") from error
+        if entry.get("sha256") and digest != entry["sha256"]:
+            raise PackError(f"pack {self.name!r}: snapshot {path} does not match its card (sha256 {digest[:16]}, "
+                            f"card says {entry['sha256'][:16]}); restore it from the same training run")
+        try:
+            return ExplorableModel(load_builtin(self.card, path), device="cpu")
+        except ContractError as error:
+            raise PackError(f"pack {self.name!r}: snapshot {path} cannot be built ({error})") from error
+
+    def _cached(self, key: str, load: Callable[[], Any], lock: str | None = None) -> Any:
         # A second thread waits for the first build rather than repeating it.
-        with self._locks[key]:
+        with self._locks[lock or key]:
             if key not in self._cache:
                 self._cache[key] = load()
             return self._cache[key]

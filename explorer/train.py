@@ -10,7 +10,10 @@ a later run with the same settings continues from it. When done it writes, atomi
 - `samples.png`: 8×8 prior samples, and `reconstructions.png`: validation images (odd columns)
   beside their reconstructions (even columns),
 
-then deletes the checkpoint, so a finished pack directory holds only what ships.
+then deletes the checkpoint, so a finished pack directory holds only what ships. With
+`snapshots=K`, K evenly spaced epochs (the last included) also leave `snapshots/epoch-NNN.pt`: the
+model's float16 state dict at the end of that epoch, written atomically and listed in the card, so
+that the app can walk a J-diagram through training (explorer.packs.Pack.snapshot_model).
 
 The whole training set lives on the device as one uint8 tensor; batches are sliced from it, so
 there is no DataLoader and no per-batch host-to-device copy.
@@ -46,6 +49,7 @@ ACTIVE_DIM_THRESHOLD = 0.01  # Burda et al. 2016: a unit is active when Var_x(E[
 # MSE (~1 at the start); this weight lets both pull.
 ENCODER_RECON_WEIGHT = 10.0
 EVAL_BATCH = 512
+SNAPSHOT_DIR = "snapshots"
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,8 @@ def build_model(recipe: Recipe, image_shape: tuple[int, int, int]) -> ConvVAE | 
 
 
 def train_pack(pack: str, *, out_dir: str | Path, epochs: int | None = None, device: str | None = None,
-               seed: int = 0, limit: int | None = None, resume: bool = True, progress: bool = True) -> dict:
+               seed: int = 0, limit: int | None = None, resume: bool = True, progress: bool = True,
+               snapshots: int = 0) -> dict:
     """Train the pack's recipe on its dataset and write out_dir/<pack>/; returns the model card."""
     if pack not in RECIPES:
         raise ValueError(f"no recipe for pack {pack!r}; known packs: {', '.join(RECIPES)}")
@@ -100,13 +105,16 @@ def train_pack(pack: str, *, out_dir: str | Path, epochs: int | None = None, dev
     train_set = load_dataset(recipe.dataset, "train", limit=limit)
     validation_set = load_dataset(recipe.dataset, "validation", limit=limit)
     return train_model(recipe, train_set, validation_set, pack_dir=Path(out_dir) / pack, epochs=epochs,
-                       device=device, seed=seed, limit=limit, resume=resume, progress=progress)
+                       device=device, seed=seed, limit=limit, resume=resume, progress=progress, snapshots=snapshots)
 
 
 def train_model(recipe: Recipe, train_set: ImageDataset, validation_set: ImageDataset, *, pack_dir: str | Path,
                 epochs: int | None = None, device: str | None = None, seed: int = 0, limit: int | None = None,
-                resume: bool = True, progress: bool = True) -> dict:
-    """Train `recipe` on the given splits, write the pack files into pack_dir; returns the model card."""
+                resume: bool = True, progress: bool = True, snapshots: int = 0) -> dict:
+    """Train `recipe` on the given splits, write the pack files into pack_dir; returns the model card.
+
+    `snapshots` K > 0 keeps the weights of K evenly spaced epochs (see `snapshot_epochs`).
+    """
     pack_dir = Path(pack_dir)
     pack_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(device)
@@ -117,6 +125,7 @@ def train_model(recipe: Recipe, train_set: ImageDataset, validation_set: ImageDa
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     total_epochs = epochs + (recipe.encoder_epochs if recipe.kind == "gan" else 0)
+    keep = set(snapshot_epochs(total_epochs, snapshots))
     fingerprint = dict(asdict(recipe), seed=seed, limit=limit, train_images=len(train_set))
     # A VAE may be trained on for more epochs; a GAN's adversarial epochs fix when its encoder starts.
     fingerprint.pop("encoder_epochs")
@@ -133,6 +142,9 @@ def train_model(recipe: Recipe, train_set: ImageDataset, validation_set: ImageDa
     if resume and checkpoint_path.exists():
         start_epoch, seconds, history = run.restore(checkpoint_path, fingerprint)
         tqdm.write(f"resuming {pack_dir.name} from {checkpoint_path} after epoch {start_epoch}")
+    if start_epoch == 0:  # a fresh run: snapshots of an earlier one would be listed beside its own
+        for stale in (pack_dir / SNAPSHOT_DIR).glob("epoch-*.pt"):
+            stale.unlink()
 
     images = torch.from_numpy(train_set.images).to(device).permute(0, 3, 1, 2).contiguous()
     for epoch in range(start_epoch, total_epochs):
@@ -148,12 +160,35 @@ def train_model(recipe: Recipe, train_set: ImageDataset, validation_set: ImageDa
             tqdm.write(f"{pack_dir.name} epoch {epoch + 1}/{total_epochs} "
                        + " ".join(f"{name}={value:.4g}" for name, value in losses.items()))
         history.append({"phase": run.phase(epoch), **losses})
+        if epoch + 1 in keep:
+            half = _half_state(run.model)
+            atomic_write(pack_dir / snapshot_file(epoch + 1), lambda file: torch.save(half, file))
         run.save(checkpoint_path, fingerprint, epoch + 1, seconds, history)
 
     card = _finish(run, recipe, train_set, validation_set, pack_dir=pack_dir, seed=seed, limit=limit, epochs=epochs,
-                   seconds=seconds, history=history)
+                   seconds=seconds, history=history, snapshots=sorted(keep))
     checkpoint_path.unlink(missing_ok=True)
     return card
+
+
+def snapshot_epochs(total_epochs: int, count: int) -> list[int]:
+    """The epochs (1-based) whose weights a run of `total_epochs` keeps: `count` evenly spaced, the last included."""
+    if count < 0:
+        raise ValueError(f"snapshots must be 0 or more, got {count}")
+    if count == 0:
+        return []
+    return sorted({max(1, int(round(epoch))) for epoch in np.linspace(total_epochs / count, total_epochs, count)})
+
+
+def snapshot_file(epoch: int) -> str:
+    """Where, inside a pack directory, the weights after `epoch` epochs are kept."""
+    return f"{SNAPSHOT_DIR}/epoch-{epoch:03d}.pt"
+
+
+def _half_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The model's state dict on the CPU with floating tensors in float16, as packs ship it."""
+    return {key: value.detach().cpu().half() if value.is_floating_point() else value.detach().cpu()
+            for key, value in model.state_dict().items()}
 
 
 class _Run:
@@ -311,12 +346,12 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
 
 
 def _finish(run: _Run, recipe: Recipe, train_set: ImageDataset, validation_set: ImageDataset, *, pack_dir: Path,
-            seed: int, limit: int | None, epochs: int, seconds: float, history: list[dict]) -> dict:
+            seed: int, limit: int | None, epochs: int, seconds: float, history: list[dict],
+            snapshots: list[int]) -> dict:
     """Write model.pt, the sheets and card.json; returns the card."""
     model = run.model.eval()
     # Ship float16 and measure what ships: round the weights before evaluating.
-    half = {key: value.detach().cpu().half() if value.is_floating_point() else value.detach().cpu()
-            for key, value in model.state_dict().items()}
+    half = _half_state(model)
     model.load_state_dict({key: value.float() if value.is_floating_point() else value for key, value in half.items()})
     buffer = io.BytesIO()
     torch.save(half, buffer)
@@ -374,6 +409,10 @@ def _finish(run: _Run, recipe: Recipe, train_set: ImageDataset, validation_set: 
         },
         "quality": quality,
     }
+    if snapshots:
+        card["snapshots"] = [{"epoch": epoch, "file": snapshot_file(epoch),
+                              "sha256": hashlib.sha256((pack_dir / snapshot_file(epoch)).read_bytes()).hexdigest()}
+                             for epoch in snapshots]
     if recipe.kind == "gan":
         card["training"].update(
             encoder_epochs=recipe.encoder_epochs,

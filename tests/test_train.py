@@ -209,3 +209,33 @@ def test_mirroring_flips_a_random_part_of_each_batch_left_right():
     as_is = (batch[:, None] == originals[None]).flatten(2).all(2).any(1)
     mirrored = (batch[:, None] == originals.flip(3)[None]).flatten(2).all(2).any(1)
     assert (as_is | mirrored).all() and 10 < mirrored.sum() < 54
+
+
+def test_snapshot_epochs_are_evenly_spaced_and_end_at_the_last():
+    assert training.snapshot_epochs(4, 4) == [1, 2, 3, 4]
+    assert training.snapshot_epochs(20, 4) == [5, 10, 15, 20]
+    assert training.snapshot_epochs(3, 10) == [1, 2, 3]
+    assert training.snapshot_epochs(5, 0) == []
+    with pytest.raises(ValueError, match="snapshots must be 0 or more"):
+        training.snapshot_epochs(5, -1)
+
+
+def test_snapshots_are_float16_listed_in_the_card_and_load_as_the_pack_architecture(tmp_path, splits):
+    from explorer.packs import Pack, PackError
+
+    recipe = Recipe("digits", "vae", TINY_VAE.model, epochs=2, batch_size=64)
+    card = train_model(recipe, *splits, pack_dir=tmp_path / "tiny", device="cpu", seed=3, progress=False, snapshots=2)
+    assert [entry["epoch"] for entry in card["snapshots"]] == [1, 2]
+    files = sorted(p.name for p in (tmp_path / "tiny" / "snapshots").iterdir())
+    assert files == ["epoch-001.pt", "epoch-002.pt"]
+    first = torch.load(tmp_path / "tiny" / "snapshots" / "epoch-001.pt", weights_only=True)
+    assert all(v.dtype == torch.float16 for v in first.values() if v.is_floating_point())
+    # the last snapshot is the shipped model
+    assert (tmp_path / "tiny" / "snapshots" / "epoch-002.pt").read_bytes() == (tmp_path / "tiny" / "model.pt").read_bytes()
+    pack = Pack("tiny", tmp_path / "tiny", tmp_path / "no-index")
+    assert pack.snapshot_epochs == [1, 2]
+    early, late = pack.snapshot_model(1), pack.snapshot_model(2)
+    assert early.latent_dim == late.latent_dim == 4
+    assert not np.allclose(early.decode_latents(np.zeros((1, 4))), late.decode_latents(np.zeros((1, 4))))
+    with pytest.raises(PackError, match="keeps no snapshot of epoch 7; it keeps epochs: 1, 2"):
+        pack.snapshot_model(7)

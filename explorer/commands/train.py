@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="use at most N images of each split (for quick trials)")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="write DIR/<pack>/ (default: $LATENT_EXPLORER_ASSETS or <repo>/assets)")
+    parser.add_argument("--snapshots", type=int, default=0, metavar="K",
+                        help="keep the weights of K evenly spaced epochs under DIR/<pack>/snapshots/ (float16, listed "
+                        "in the card) for the app's checkpoint comparison (default: 0, none)")
     parser.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                         help="continue from DIR/<pack>/checkpoint.pt, left by an unfinished run with the same "
                         "settings (default: yes)")
@@ -33,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or assets_root()
     try:
         card = train_pack(args.pack, out_dir=out, epochs=args.epochs, device=args.device, seed=args.seed,
-                          limit=args.limit, resume=args.resume)
+                          limit=args.limit, resume=args.resume, snapshots=args.snapshots)
     except (ValueError, DatasetUnavailable) as error:
         print(f"latent-explorer train: {error}", file=sys.stderr)
         return 2
@@ -42,5 +45,8 @@ def run(args: argparse.Namespace) -> int:
                                                 if "encoder_epochs" in training else "")
     print(f"wrote {out}/{args.pack}/: {card['model']['architecture']} with {card['model']['parameters']:,} parameters, "
           f"{epochs} in {training['seconds']:.1f} s on {training['device_name']}")
+    if card.get("snapshots"):
+        print(f"kept {len(card['snapshots'])} snapshots (epochs {', '.join(str(s['epoch']) for s in card['snapshots'])}) "
+              f"in {out}/{args.pack}/snapshots/")
     print("validation: " + ", ".join(f"{key}={value}" for key, value in quality.items() if key != "kl_per_dim"))
     return 0

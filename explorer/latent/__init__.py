@@ -12,7 +12,18 @@ from explorer.latent.attributes import (
     synthetic_attribute_vector,
 )
 from explorer.latent.classify import RocCurve, Threshold, atdot, best_threshold, roc
-from explorer.latent.diagnostics import NormHistogram, PriorReport, dead_dimensions, norm_histogram, prior_report
+from explorer.latent.diagnostics import (
+    ManifoldReport,
+    NormHistogram,
+    PriorReport,
+    dead_dimensions,
+    kl_per_dimension,
+    manifold_report,
+    nearest_distances,
+    norm_histogram,
+    percentile_of,
+    prior_report,
+)
 from explorer.latent.directions import (
     CustomDirection,
     PrincipalDirections,
@@ -76,6 +87,11 @@ __all__ = [
     "name_direction",
     "name_directions",
     "norm_histogram",
+    "ManifoldReport",
+    "kl_per_dimension",
+    "manifold_report",
+    "nearest_distances",
+    "percentile_of",
     "orthogonalise",
     "path_norms",
     "principal_directions",

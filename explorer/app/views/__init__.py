@@ -13,5 +13,8 @@ VIEWS = Registry.from_modules(__name__, [
     "mine",
     "attributes",
     "sampling",
+    "compare",
+    "exemplars",
+    "diagnostics",
 ])
 

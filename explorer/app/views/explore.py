@@ -19,6 +19,7 @@ from explorer.app.components import (
     jpeg_src,
     no_delay,
 )
+from explorer.app.manifold import on_manifold_text
 from explorer.app.registry import ViewSpec, ViewState
 from explorer.app.session import Gallery, Session
 
@@ -34,6 +35,7 @@ class ExploreState(ViewState):
     base = param.Array(default=None, doc="the latent the sliders move from")
     size = param.Integer(default=256, bounds=(64, 1024))
     image = param.Bytes(default=b"")
+    on_manifold = param.String(default="", doc="the shown latent's nearest-image distance as a percentile of the data's")
 
     def __init__(self, session: Session, **params):
         self._requested = self._shown = 0  # render tickets: a late picture never replaces a newer one
@@ -98,6 +100,7 @@ class ExploreState(ViewState):
         if image is None or ticket < self._shown:
             return
         self._shown = ticket
+        self.on_manifold = on_manifold_text(self.resources, self.current_latent())
         self.image = image
 
     def set_method(self, name: str, method: str) -> None:
@@ -182,7 +185,10 @@ class ExploreView(pn.viewable.Viewer):
         gallery = GalleryView(Gallery(state.resources, seed=7), state.start_from_id, "Start from a held-out image")
 
         self._layout = pn.Row(
-            pn.Column(self.image, self.norm, pn.Row(download("Download PNG", "explore.png", state.png))),
+            pn.Column(self.image, self.norm,
+                      Readout(label="on-manifold:", value=state.param.on_manifold, css_classes=["on-manifold"],
+                              margin=(0, 10)),
+                      pn.Row(download("Download PNG", "explore.png", state.png))),
             pn.Column(
                 chooser, self.slider_column, reset, pn.layout.Divider(),
                 pn.Row(random, upload), gallery,
