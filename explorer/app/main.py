@@ -7,13 +7,16 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import panel as pn
 from bokeh.document.events import DocumentPatchedEvent
 
 from explorer.app.components import LinkWriter
 from explorer.app.hosting import Slot, hosting, sessions
+from explorer.app.page_text import page_text
+from explorer.app.reconnect import Reconnector
+from explorer.app.request_args import checked_session_arguments
 from explorer.app.resources import PackUnavailable, default_pack, installed_packs, resources_for
 from explorer.app.state import VIEW_TITLES, VIEWS, Session, link_for
 from explorer.app.urlstate import LATENT_KEYS, Link, read_link
@@ -134,7 +137,7 @@ class ExplorerApp(pn.viewable.Viewer):
         self.link_writer.query = query
 
     def _show_message(self, *events) -> None:
-        self.message.param.update(object=self.session.message, alert_type=_ALERT[self.session.level],
+        self.message.param.update(object=page_text(self.session.message), alert_type=_ALERT[self.session.level],
                                   visible=bool(self.session.message))
 
     # ------------------------------------------------------------------ page
@@ -171,11 +174,13 @@ def _int(text: str | None, low: int, high: int) -> int | None:
     return value if low <= value <= high else None
 
 
-def _query() -> dict[str, str]:
-    """This session's query parameters as plain strings (Panel's parser would turn '1e5' into a float)."""
-    location = pn.state.location
-    search = location.search if location is not None else ""
-    return dict(parse_qsl(search.lstrip("?"), keep_blank_values=False))
+def _query() -> tuple[dict[str, str], str]:
+    """This session's link arguments as plain strings, within our limits, and a line on what was dropped.
+
+    Read from the request itself, before Panel's Location parses them: a value of 5,000 digits
+    made that raise (HTTP 500). The session keeps only what passed (see request_args).
+    """
+    return checked_session_arguments(pn.state.curdoc)
 
 
 def server_full_page(limit: int | None) -> pn.viewable.Viewable:
@@ -193,15 +198,24 @@ def server_full_page(limit: int | None) -> pn.viewable.Viewable:
 
 def create_app() -> pn.viewable.Viewable:
     """A fresh page for one browser session, or the "server full" page when every place is taken."""
-    _serve_styles_locally(pn.state.curdoc)
+    query, note = _query()  # first: nothing reads the request's arguments before they are checked
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:
+        pn.config.reconnect = True  # this session's: a dropped websocket reconnects (see reconnect.py)
+    _serve_styles_locally(doc)
     slot = sessions.enter()
     if slot is None:
         return server_full_page(sessions.limit)
     try:
-        template, main, sidebar, _ = _explorer_page()
+        template, main, sidebar, _ = _explorer_page(query, note)
+    except Exception as error:  # Panel would show the visitor the traceback, server paths and all
+        slot.release()
+        log.exception("building a page")
+        return pn.pane.Alert(f"**This page could not be built.** {page_text(str(error))}", alert_type="danger")
     except BaseException:
         slot.release()
         raise
+    template.main.append(Reconnector())
     _hold_place(slot, main, sidebar)
     return template
 
@@ -243,9 +257,10 @@ def _serve_styles_locally(doc) -> None:
     doc.add_next_tick_callback(patch_roots)
 
 
-def _explorer_page() -> tuple[pn.template.BaseTemplate, pn.Column, pn.Column, ExplorerApp | None]:
+def _explorer_page(query: dict[str, str] | None = None, note: str = "",
+                   ) -> tuple[pn.template.BaseTemplate, pn.Column, pn.Column, ExplorerApp | None]:
     """The template, the columns that hold the session's main area and sidebar, and the app
-    (None when no pack can be opened)."""
+    (None when no pack can be opened) for the link's `query`; `note` says what of the link was dropped."""
     pn.extension(raw_css=[CSS], notifications=False)
     # Bootstrap, not Fast or Material: those fetch Google fonts, which offline servers cannot.
     template = pn.template.BootstrapTemplate(
@@ -255,10 +270,13 @@ def _explorer_page() -> tuple[pn.template.BaseTemplate, pn.Column, pn.Column, Ex
     template.main.append(main)
     template.sidebar.append(sidebar)
     try:
-        app = ExplorerApp(_query())
+        app = ExplorerApp(query or {})
     except PackUnavailable as error:
-        main.append(pn.pane.Alert(f"**No pack to explore.** {error}", alert_type="danger"))
+        main.append(pn.pane.Alert(f"**No pack to explore.** {page_text(str(error))}", alert_type="danger"))
         return template, main, sidebar, None
+    if note:  # before the link's own messages
+        level = "error" if app.session.level == "error" else "warning"
+        app.session.notify(f"{note} {app.session.message}".strip(), level)
     sidebar.extend(app.sidebar())
     main.append(app)
     return template, main, sidebar, app

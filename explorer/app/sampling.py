@@ -5,6 +5,7 @@ from __future__ import annotations
 import panel as pn
 
 from explorer.app.components import download
+from explorer.app.page_text import page_text
 from explorer.app.plots import hv
 from explorer.app.state import SamplingState, Session, sampling_settings
 
@@ -63,7 +64,7 @@ class SamplingView(pn.viewable.Viewer):
         state.param.watch(lambda event: setattr(self.bars, "object", self._bars()), "histogram")
         problem = state.resources.pool_problem
         self._layout = pn.Column(
-            pn.pane.Alert(problem, alert_type="warning", visible=bool(problem), css_classes=["pool-problem"]),
+            pn.pane.Alert(page_text(problem), alert_type="warning", visible=bool(problem), css_classes=["pool-problem"]),
             pn.pane.Markdown(
                 "**prior**: plain draws (optionally truncated). **magnet**: MaGNET (Humayun et al. 2022) "
                 "reweights a precomputed pool of prior draws by decoder volume so outputs are uniform on the "
