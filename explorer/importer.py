@@ -11,12 +11,13 @@ something a web user can reach.
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from explorer.atomic import atomic_file
+from explorer.atomic import replace_files
 from explorer.data.base import ImageDataset
 from explorer.data.folder import load_folder
 from explorer.packs import CARD_FILE, IMPORTED_TYPE, Pack, PackError, assets_root, indexes_root
@@ -82,14 +83,19 @@ def import_pack(name: str, spec: str, images: str | Path, attributes: str | Path
         },
         "index": {"metric": metric},
     }
-    assets_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_file(assets_dir / CARD_FILE, "w") as stream:
-        json.dump(card, stream, indent=1)
-    pack = Pack(name, assets_dir, index_dir)
-    build_pack_index(pack, pack_dataset(pack, "validation"), device=device, progress=progress).save(index_dir)
-    if pool_size:
-        from explorer.pool import build_pool
+    card_bytes = json.dumps(card, indent=1).encode()
+    # The index folder is replaced as a whole (this pack's files only), then the card: killed on
+    # the way, the pack is the old one (or none), or the new one. Only between those two renames
+    # would a re-import (--force) leave the new index under the old card, which the pack refuses.
+    with tempfile.TemporaryDirectory(prefix="latent-explorer-import-") as staged_assets:
+        (Path(staged_assets) / CARD_FILE).write_bytes(card_bytes)
+        pack = Pack(name, Path(staged_assets), index_dir)
+        files = build_pack_index(pack, pack_dataset(pack, "validation"), device=device, progress=progress).files()
+        if pool_size:
+            from explorer.pool import build_pool
 
-        build_pool(pack.model.model, pool_size, device=device, progress=progress,
-                   weights_hash=pack.weights_hash).save(index_dir / "pool.npz")
-    return pack
+            files["pool.npz"] = build_pool(pack.model.model, pool_size, device=device, progress=progress,
+                                           weights_hash=pack.weights_hash).write_npz
+        replace_files(index_dir, files, keep_others=False)
+    replace_files(assets_dir, {CARD_FILE: card_bytes})
+    return Pack(name, assets_dir, index_dir)

@@ -5,8 +5,10 @@ A pack's index lives in `indexes/<pack>/`:
 - `index.faiss`: the FAISS index (exact `IndexFlat` up to `EXACT_MAX` points, HNSW above);
 - `<split>.npz`: latents, ids, labels and the held-out images themselves (compressed), so the
   app can show neighbours with no dataset installed;
-- `index.json`: metadata, written last, with the SHA-256 of the other two files so a torn or
-  corrupt save is caught on load.
+- `index.json`: metadata, with the SHA-256 of the other two files so a corrupt file is caught on load.
+
+A save replaces the folder as a whole (`explorer.atomic.replace_files`): killed at any point, it
+holds the old index or the new one, never a mix.
 
 Distances are "smaller is nearer" for both metrics: cosine distance `1 - cos(q, x)` for
 "cosine" (inner product on L2-normalised vectors) and Euclidean distance for "l2".
@@ -27,7 +29,7 @@ import faiss
 import numpy as np
 from tqdm import tqdm
 
-from explorer.atomic import write_all_or_nothing
+from explorer.atomic import replace_files
 
 if TYPE_CHECKING:
     import torch
@@ -279,9 +281,15 @@ class PackIndex:
         return np.where(rows >= 0, self.ids[np.maximum(rows, 0)], -1)
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write the index under `directory` atomically (metadata last); return the directory."""
+        """Write the index under `directory`, replacing the old one as a whole; return the directory."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        files = self.files()
+        replace_files(directory, files)
+        self.metadata = json.loads(files[METADATA_FILE])
+        return directory
+
+    def files(self) -> dict[str, bytes]:
+        """The index's files by name, as `save` writes them (the metadata lists the others' digests)."""
         index_bytes = faiss.serialize_index(self.index).tobytes()
         buffer = io.BytesIO()
         arrays = {"latents": self.latents, "ids": self.ids, "thumbnails": self.thumbnails}
@@ -293,12 +301,7 @@ class PackIndex:
         metadata["index"] = index_params(self.index)
         metadata["files"] = {INDEX_FILE: _sha256(index_bytes), arrays_file: _sha256(arrays_bytes)}
         metadata_bytes = json.dumps(metadata, indent=2).encode()
-        write_all_or_nothing(
-            directory,
-            [(INDEX_FILE, index_bytes), (arrays_file, arrays_bytes), (METADATA_FILE, metadata_bytes)],
-        )
-        self.metadata = metadata
-        return directory
+        return {INDEX_FILE: index_bytes, arrays_file: arrays_bytes, METADATA_FILE: metadata_bytes}
 
     @classmethod
     def load(cls, directory: str | os.PathLike, weights_hash: str | None = None) -> "PackIndex":

@@ -10,13 +10,13 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from explorer.atomic import atomic_file
+from explorer.atomic import replace_files
 from explorer.latent.sampling import (
     PRIORS,
     effective_sample_size,
@@ -53,16 +53,19 @@ class SamplerPool:
             raise ValueError(f"prior must be one of {PRIORS}, got {self.prior!r}")
 
     def save(self, path: str | Path) -> None:
-        """Write the pool as .npz atomically: a temporary file in the same folder, then os.replace."""
-        with atomic_file(path) as file:
-            np.savez(
-                file,
-                latents=self.latents,
-                log_volume=self.log_volume,
-                prior=np.array(self.prior),
-                seed=np.array(self.seed),
-                weights_hash=np.array(self.weights_hash),
-            )
+        """Write the pool as .npz atomically (explorer.atomic.replace_files: the old pool or the new one)."""
+        replace_files(Path(path).parent, {Path(path).name: self.write_npz})
+
+    def write_npz(self, file: IO[bytes]) -> None:
+        """The pool as .npz into an open binary file."""
+        np.savez(
+            file,
+            latents=self.latents,
+            log_volume=self.log_volume,
+            prior=np.array(self.prior),
+            seed=np.array(self.seed),
+            weights_hash=np.array(self.weights_hash),
+        )
 
     @classmethod
     def load(cls, path: str | Path, weights_hash: str | None = None) -> "SamplerPool":

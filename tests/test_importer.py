@@ -95,3 +95,27 @@ def test_import_command_makes_a_servable_pack(user_code, capsys):
     assert main(["import", "cli", "--model", "usermodels:make", "--images", str(images),
                  "--attributes", str(table), "--device", "cpu"]) == 0
     assert "latent-explorer serve --pack cli" in capsys.readouterr().out
+
+
+def test_a_reimport_replaces_the_index_folder_whole_and_one_that_fails_changes_nothing(user_code, monkeypatch):
+    import explorer.index
+    from explorer.packs import assets_root, indexes_root
+
+    _, images, _ = user_code
+    import_pack("mine", "usermodels:make", images, pool_size=4, progress=False)
+    folder, card = indexes_root() / "mine", assets_root() / "mine" / "card.json"
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    assert "pool.npz" in before
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("encoder crashed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(explorer.index, "build_pack_index", fails)
+        card_before = card.read_bytes()
+        with pytest.raises(RuntimeError, match="encoder crashed"):
+            import_pack("mine", "usermodels:make", images, metric="cosine", overwrite=True, progress=False)
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before and card.read_bytes() == card_before
+    pack = import_pack("mine", "usermodels:make", images, metric="cosine", overwrite=True, progress=False)
+    assert sorted(path.name for path in folder.iterdir()) == ["index.faiss", "index.json", "validation.npz"]
+    assert pack.index.metric == "cosine" and open_pack("mine").card["index"]["metric"] == "cosine"
