@@ -35,7 +35,7 @@ def page_text(text: str) -> str:
     shown = without_paths(text) if hosting().public else text
     if shown != text:
         log.warning("a message was shown without its paths: %s", text)
-    return html.escape(shown, quote=True).translate(_MARKDOWN)
+    return html.escape(shown, quote=False).translate(_MARKDOWN)
 
 
 def without_paths(text: str) -> str:

@@ -14,7 +14,7 @@ from urllib.parse import quote, quote_from_bytes
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tornado.httputil import HTTPServerRequest, RequestStartLine
+from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
 
 from explorer.app import hosting
 from explorer.app.page_text import page_text, without_paths
@@ -71,7 +71,7 @@ def test_at_most_max_arguments_are_read_and_the_note_names_three_and_counts_the_
 
 def test_the_transform_leaves_a_request_only_what_passed_with_its_note():
     uri = "/?z=" + "1" * 5000 + "&view=mine&view=sampling&bokeh-session-id=x"
-    request = HTTPServerRequest(start_line=RequestStartLine("GET", uri, "HTTP/1.1"))
+    request = HTTPServerRequest(start_line=RequestStartLine("GET", uri, "HTTP/1.1"), headers=HTTPHeaders(Host="x"))
     CheckedArguments(request)
     assert request.query_arguments == request.arguments == {"view": [b"sampling"]}
     assert (request.query, request.uri) == ("view=sampling", "/?view=sampling")
