@@ -181,3 +181,23 @@ def test_a_link_cannot_choose_the_session_or_fill_the_pages_token(server):
     assert get_session_id(token) != "chosen-by-the-link"
     assert get_token_payload(token)["arguments"] == {"view": [b"mine"]}
     no_errors_logged(server)
+
+
+@pytest.mark.browser
+def test_in_the_browser_a_hostile_link_runs_no_script_and_gets_the_default_view_and_one_line(server, browser, ui):
+    page = ui.Page(browser.new_context().new_page(), server.url)
+    dialogs: list[str] = []
+    page.page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    try:
+        page.open("?view=" + quote("<img src=x onerror=alert(1)>") + "&z=" + "1" * 5000)
+        message = page.page.locator(".app-message")
+        message.get_by_text("Part of the link was ignored: 'z' (5,000 characters").wait_for(timeout=30_000)
+        message.get_by_text("The link asks for view '<img src=x onerror=alert(1)>'").wait_for(timeout=5_000)
+        assert page.page.locator(".app-message img").count() == 0
+        assert page.src(".explore-image").startswith("data:image/")  # the default view, with a picture
+        page.page.wait_for_timeout(1000)
+        assert dialogs == [] and page.errors == []
+        assert "z=1111" not in page.page.url  # the address bar now holds the page's own link
+    finally:
+        page.page.context.close()
+    no_errors_logged(server)
