@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -41,7 +40,9 @@ def page_text(text: str) -> str:
 def without_paths(text: str) -> str:
     """`text` with every filesystem path replaced by its last part (the server's folders replaced first)."""
     for folder, bare in sorted(_server_folders().items(), key=lambda item: -len(item[0])):
-        text = text.replace(folder + os.sep, "").replace(folder, bare)
+        quoted = re.escape(folder)
+        text = re.sub(quoted + r"[/\\]", "", text)  # what lies under the folder keeps its own names
+        text = re.sub(quoted + r"(?![\w.-])", bare, text)  # the folder itself (not one whose name it begins)
     return _ROOTED.sub(_last_part, text)
 
 

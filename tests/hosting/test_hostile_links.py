@@ -118,6 +118,12 @@ def test_every_kind_of_rooted_path_is_cut_and_urls_and_ratios_are_not(text, show
     assert without_paths(text) == shown
 
 
+def test_the_packs_folders_give_way_to_the_names_under_them_and_lookalike_folders_are_cut_too(monkeypatch):
+    monkeypatch.setenv("LATENT_EXPLORER_INDEXES", "/srv/demo/idx")
+    assert without_paths("/srv/demo/idx/emoji/a.npz, /srv/demo/idxold/b.npz, none under /srv/demo/idx") == (
+        "emoji/a.npz, b.npz, none under idx")
+
+
 # ---------------------------------------------------------------------- a real server
 @pytest.fixture(scope="module")
 def server(tiny_pack_env, tiny_pack_name):
