@@ -26,7 +26,7 @@ _MARKDOWN = str.maketrans({"[": "&#91;", "]": "&#93;"})
 
 
 def page_text(text: str) -> str:
-    """`text` as Markdown that shows it literally; with --public, filesystem paths cut to their last part.
+    """`text` as Markdown that can make no HTML, link or image; with --public, paths cut to their last part.
 
     Under --public, the full text of a message that had a path goes to the server log.
     """
