@@ -16,14 +16,14 @@ something a web user can reach.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from explorer.atomic import atomic_file
+from explorer.atomic import replace_files
 from explorer.data.base import ImageSource
 from explorer.data.folder import FolderImages
 from explorer.packs import CARD_FILE, IMPORTED_TYPE, Pack, PackError, assets_root, user_root
@@ -127,33 +127,41 @@ def import_pack(name: str, spec: str, images: str | Path, attributes: str | Path
         },
         "index": {"metric": metric},
     }
-    assets_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_file(assets_dir / CARD_FILE, "w") as stream:
-        json.dump(card, stream, indent=1)
-    try:
-        pack = Pack(name, assets_dir, index_dir)
-        _encode(pack, held_out, training_source, device, batch_size, progress, pool_size)
-    except BaseException:
-        (assets_dir / CARD_FILE).unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # a fresh pack's folder, now empty; a replaced one's other files stay
-            assets_dir.rmdir()
-        raise
-    return pack
+    card_bytes = json.dumps(card, indent=1).encode()
+    # The index folder is replaced as a whole (this pack's files only), then the card: killed on
+    # the way, the pack is the old one (or none), or the new one. Only between those two renames
+    # would a re-import (--force) leave the new index under the old card, which the pack refuses.
+    with tempfile.TemporaryDirectory(prefix="latent-explorer-import-") as staged_assets:
+        (Path(staged_assets) / CARD_FILE).write_bytes(card_bytes)
+        pack = Pack(name, Path(staged_assets), index_dir)
+        files = _encoded_files(pack, held_out, training_source, device, batch_size, progress, pool_size)
+        replace_files(index_dir, files, keep_others=False)
+    replace_files(assets_dir, {CARD_FILE: card_bytes})
+    return Pack(name, assets_dir, index_dir)
 
 
-def _encode(pack: Pack, held_out: FolderImages, training_source: FolderImages, device: str, batch_size: int,
-            progress: bool, pool_size: int) -> None:
+def _encoded_files(pack: Pack, held_out: FolderImages, training_source: FolderImages, device: str, batch_size: int,
+                   progress: bool, pool_size: int) -> dict:
+    """The pack's index folder as files by name: the index (thumbnails staged in the folder), the
+    training split and, with `pool_size`, the sampler pool."""
     from explorer.index import build_pack_index
-    from explorer.training import build_training_split
+    from explorer.training import TRAINING_FILE, build_training_split
 
     pack.index_dir.mkdir(parents=True, exist_ok=True)
-    build_pack_index(pack, held_out, batch_size, device, progress, stage_in=pack.index_dir).save(pack.index_dir)
-    build_training_split(pack, training_source, batch_size, device, progress).save(pack.index_dir)
-    if pool_size:
-        from explorer.pool import build_pool
+    files = build_pack_index(pack, held_out, batch_size, device, progress, stage_in=pack.index_dir).files(pack.index_dir)
+    try:
+        files[TRAINING_FILE] = build_training_split(pack, training_source, batch_size, device, progress).write_npz
+        if pool_size:
+            from explorer.pool import build_pool
 
-        build_pool(pack.model.model, pool_size, device=device, progress=progress,
-                   weights_hash=pack.weights_hash).save(pack.index_dir / "pool.npz")
+            files["pool.npz"] = build_pool(pack.model.model, pool_size, device=device, progress=progress,
+                                           weights_hash=pack.weights_hash).write_npz
+    except BaseException:
+        for contents in files.values():
+            if isinstance(contents, Path):
+                contents.unlink(missing_ok=True)  # the staged thumbnails
+        raise
+    return files
 
 
 def _existing(path: str | Path | None, what: str) -> Path | None:

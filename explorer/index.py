@@ -10,6 +10,9 @@ A pack's index lives in `indexes/<pack>/`:
 - `index.json`: metadata, written last, with the SHA-256 of the other files so a torn or
   corrupt save is caught on load.
 
+A save replaces the folder as a whole (`explorer.atomic.replace_files`): killed at any point, it
+holds the old index or the new one, never a mix.
+
 Distances are "smaller is nearer" for both metrics: cosine distance `1 - cos(q, x)` for
 "cosine" (inner product on L2-normalised vectors) and Euclidean distance for "l2".
 """
@@ -29,7 +32,7 @@ import faiss
 import numpy as np
 
 from explorer.arrayfile import RowWriter, file_sha256, open_rows
-from explorer.atomic import staging_path, write_all_or_nothing
+from explorer.atomic import replace_files, staging_path
 from explorer.encoding import encode_source
 
 if TYPE_CHECKING:
@@ -290,11 +293,19 @@ class PackIndex:
         return np.where(rows >= 0, self.ids[np.maximum(rows, 0)], -1)
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write the index under `directory` atomically (metadata last); return the directory."""
+        """Write the index under `directory`, replacing the old one as a whole; return the directory."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        files = self.files(directory)
+        replace_files(directory, files)
+        self.metadata = json.loads(files[METADATA_FILE])
+        return directory
+
+    def files(self, directory: Path) -> dict[str, bytes | Path]:
+        """The index's files by name, as `save` writes them into `directory` (the metadata lists the
+        others' digests); the thumbnails are a file staged in `directory`, moved into place by the save."""
         split = self.metadata["split"]
-        thumbnails = self._stage_thumbnails(directory / _thumbnails_file(split))
+        thumbnails = self._stage_thumbnails(Path(directory) / _thumbnails_file(split))
         try:
             index_bytes = faiss.serialize_index(self.index).tobytes()
             buffer = io.BytesIO()
@@ -309,10 +320,8 @@ class PackIndex:
             thumbnails.unlink(missing_ok=True)
             raise
         metadata_bytes = json.dumps(metadata, indent=2).encode()
-        write_all_or_nothing(directory, [(INDEX_FILE, index_bytes), (_arrays_file(split), arrays_bytes),
-                                         (_thumbnails_file(split), thumbnails), (METADATA_FILE, metadata_bytes)])
-        self.metadata = metadata
-        return directory
+        return {INDEX_FILE: index_bytes, _arrays_file(split): arrays_bytes, _thumbnails_file(split): thumbnails,
+                METADATA_FILE: metadata_bytes}
 
     def _stage_thumbnails(self, target: Path) -> Path:
         """A staging file beside `target` holding the thumbnails: the one built for it, or a new one."""

@@ -31,13 +31,13 @@ import json
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Literal
+from typing import IO, Callable, Literal
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from explorer.atomic import atomic_file
+from explorer.atomic import replace_files
 from explorer.devices import resolve_device
 from explorer.latent.mcmc import fit_gaussian, mixture_log_density, prior_proposal
 from explorer.latent.sampling import (
@@ -164,7 +164,11 @@ class SamplerPool:
         return top_k_log_volume(self.log_singular_values, k)
 
     def save(self, path: str | Path) -> None:
-        """Write the pool as .npz atomically: a temporary file in the same folder, then os.replace."""
+        """Write the pool as .npz atomically (explorer.atomic.replace_files: the old pool or the new one)."""
+        replace_files(Path(path).parent, {Path(path).name: self.write_npz})
+
+    def write_npz(self, file: IO[bytes]) -> None:
+        """The pool as .npz into an open binary file."""
         arrays = {
             "latents": self.latents,
             "log_volume": self.log_volume,
@@ -188,8 +192,7 @@ class SamplerPool:
             arrays["log_singular_values"] = self.log_singular_values
         if self.k is not None:
             arrays["k"] = np.array(self.k)
-        with atomic_file(path) as file:
-            np.savez(file, **arrays)
+        np.savez(file, **arrays)
 
     @classmethod
     def load(cls, path: str | Path, weights_hash: str | None = None) -> "SamplerPool":

@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -73,13 +73,17 @@ class TrainingSplit:
     def save(self, directory: str | os.PathLike) -> Path:
         """Write `directory/training.npz` atomically; return its path."""
         path = Path(directory) / TRAINING_FILE
+        with atomic_file(path) as stream:
+            self.write_npz(stream)
+        return path
+
+    def write_npz(self, stream: IO[bytes]) -> None:
+        """The split as compressed .npz into an open binary file (latents as float16 where that is exact enough)."""
         stored = self.latents.astype(np.float16) if _fits_float16(self.latents) else self.latents
         metadata = dict(self.metadata, categories=self.categories, stored_dtype=str(stored.dtype))
         arrays = {"latents": stored, "meta": np.array(json.dumps(metadata))}
         arrays.update({f"label:{name}": values for name, values in self.labels.items()})
-        with atomic_file(path) as stream:
-            np.savez_compressed(stream, **arrays)
-        return path
+        np.savez_compressed(stream, **arrays)
 
     @classmethod
     def load(cls, directory: str | os.PathLike, weights_hash: str | None = None) -> "TrainingSplit":

@@ -212,3 +212,27 @@ def test_a_failed_import_leaves_no_pack_behind(user_code, monkeypatch):
         import_pack("mine", "usermodels:make", images, progress=False)
     with pytest.raises(PackError, match="unknown pack 'mine'"):
         open_pack("mine")
+
+
+def test_a_reimport_replaces_the_index_folder_whole_and_one_that_fails_changes_nothing(user_code, monkeypatch):
+    import explorer.index
+
+    _, images, _ = user_code
+    first = import_pack("mine", "usermodels:make", images, pool_size=4, progress=False)
+    folder, card = first.index_dir, first.assets_dir / "card.json"
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    assert "pool.npz" in before
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("encoder crashed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(explorer.index, "build_pack_index", fails)
+        card_before = card.read_bytes()
+        with pytest.raises(RuntimeError, match="encoder crashed"):
+            import_pack("mine", "usermodels:make", images, metric="cosine", overwrite=True, progress=False)
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before and card.read_bytes() == card_before
+    pack = import_pack("mine", "usermodels:make", images, metric="cosine", overwrite=True, progress=False)
+    assert sorted(path.name for path in folder.iterdir()) == ["index.faiss", "index.json", "training.npz",
+                                                              "validation.npz", "validation.thumbnails.npy"]
+    assert pack.index.metric == "cosine" and open_pack("mine").card["index"]["metric"] == "cosine"

@@ -7,15 +7,18 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import panel as pn
 from bokeh.document.events import DocumentPatchedEvent
 
 from explorer.app.components import LinkWriter
 from explorer.app.hosting import Slot, hosting, sessions
+from explorer.app.page_text import page_text
 from explorer.app.panel_internals import cleanup_document, serve_styles_locally
+from explorer.app.reconnect import Reconnector
 from explorer.app.registry import Registry, link_for
+from explorer.app.request_args import checked_session_arguments
 from explorer.app.session import Session
 from explorer.app.urlstate import LATENT_KEYS, Link, read_link
 from explorer.app.views import VIEWS
@@ -52,7 +55,8 @@ class ExplorerApp(pn.viewable.Viewer):
                             sizing_mode="stretch_width")
         self.tabs.param.watch(self._tab_changed, "active")
         session = self.session
-        self.message = pn.pane.Alert(session.param.message, alert_type=pn.bind(_ALERT.get, session.param.level),
+        self.message = pn.pane.Alert(pn.bind(page_text, session.param.message),
+                                     alert_type=pn.bind(_ALERT.get, session.param.level),
                                      visible=pn.bind(bool, session.param.message), css_classes=["app-message"],
                                      sizing_mode="stretch_width")
         self.link_anchor = pn.pane.HTML("", css_classes=["view-link"])
@@ -144,11 +148,13 @@ class ExplorerApp(pn.viewable.Viewer):
 _ALERT = {"info": "info", "warning": "warning", "error": "danger"}
 
 
-def _query() -> dict[str, str]:
-    """This session's query parameters as plain strings (Panel's parser would turn '1e5' into a float)."""
-    location = pn.state.location
-    search = location.search if location is not None else ""
-    return dict(parse_qsl(search.lstrip("?"), keep_blank_values=False))
+def _query() -> tuple[dict[str, str], str]:
+    """This session's link arguments as plain strings, within our limits, and a line on what was dropped.
+
+    Read from the request itself, before Panel's Location parses them: a value of 5,000 digits
+    made that raise (HTTP 500). The session keeps only what passed (see request_args).
+    """
+    return checked_session_arguments(pn.state.curdoc)
 
 
 def server_full_page(limit: int | None) -> pn.viewable.Viewable:
@@ -166,15 +172,24 @@ def server_full_page(limit: int | None) -> pn.viewable.Viewable:
 
 def create_app() -> pn.viewable.Viewable:
     """A fresh page for one browser session, or the "server full" page when every place is taken."""
-    serve_styles_locally(pn.state.curdoc)
+    query, note = _query()  # first: nothing reads the request's arguments before they are checked
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:
+        pn.config.reconnect = True  # this session's: a dropped websocket reconnects (see reconnect.py)
+    serve_styles_locally(doc)
     slot = sessions.enter()
     if slot is None:
         return server_full_page(sessions.limit)
     try:
-        template, main, sidebar, _ = _explorer_page()
+        template, main, sidebar, _ = _explorer_page(query, note)
+    except Exception as error:  # Panel would show the visitor the traceback, server paths and all
+        slot.release()
+        log.exception("building a page")
+        return pn.pane.Alert(f"**This page could not be built.** {page_text(str(error))}", alert_type="danger")
     except BaseException:
         slot.release()
         raise
+    template.main.append(Reconnector())
     _hold_place(slot, main, sidebar)
     return template
 
@@ -194,9 +209,10 @@ def warm_up() -> None:
         cleanup_document(doc)
 
 
-def _explorer_page() -> tuple[pn.template.BaseTemplate, pn.Column, pn.Column, ExplorerApp | None]:
+def _explorer_page(query: dict[str, str] | None = None, note: str = "",
+                   ) -> tuple[pn.template.BaseTemplate, pn.Column, pn.Column, ExplorerApp | None]:
     """The template, the columns that hold the session's main area and sidebar, and the app
-    (None when no pack can be opened)."""
+    (None when no pack can be opened) for the link's `query`; `note` says what of the link was dropped."""
     pn.extension(raw_css=[CSS], notifications=False)
     # Bootstrap, not Fast or Material: those fetch Google fonts, which offline servers cannot.
     template = pn.template.BootstrapTemplate(
@@ -206,10 +222,13 @@ def _explorer_page() -> tuple[pn.template.BaseTemplate, pn.Column, pn.Column, Ex
     template.main.append(main)
     template.sidebar.append(sidebar)
     try:
-        app = ExplorerApp(_query())
+        app = ExplorerApp(query or {})
     except PackUnavailable as error:
-        main.append(pn.pane.Alert(f"**No pack to explore.** {error}", alert_type="danger"))
+        main.append(pn.pane.Alert(f"**No pack to explore.** {page_text(str(error))}", alert_type="danger"))
         return template, main, sidebar, None
+    if note:  # before the link's own messages
+        level = "error" if app.session.level == "error" else "warning"
+        app.session.notify(f"{note} {app.session.message}".strip(), level)
     sidebar.extend(app.sidebar())
     main.append(app)
     return template, main, sidebar, app

@@ -128,6 +128,7 @@ def server_options(args: argparse.Namespace, limits: Hosting) -> tuple[dict, lis
     """Keywords for pn.serve beyond the basics (auth, session lifetimes, limits, /health), and notes."""
     from explorer.app.access import Access, auth_options
     from explorer.app.health import HealthHandler
+    from explorer.app.request_args import CheckedArguments
 
     access = Access(args.basic_auth, args.oauth_provider, args.oauth_key, args.oauth_secret, args.cookie_secret,
                     args.oauth_encryption_key, args.oauth_redirect_uri)
@@ -147,6 +148,7 @@ def server_options(args: argparse.Namespace, limits: Hosting) -> tuple[dict, lis
         options["check_unused_sessions_milliseconds"] = min(17_000, max(1_000, lifetime_ms // 2))
     options["websocket_max_message_size"] = limits.websocket_max_message_bytes
     options["extra_patterns"] = [(r"/health", HealthHandler)]
+    options["transforms"] = [CheckedArguments]  # hostile links are cut down before Bokeh and Panel read them
     options["admin"] = args.admin
     if args.public and args.max_sessions is None:
         notes.append("--public without --max-sessions: every visitor gets a session, however many come")

@@ -1,5 +1,6 @@
 """Fixtures for the hosting and reliability tests: the tiny pack (from tests/app/conftest.py),
-copies of it to break, and the process-wide hosting limits reset around each test."""
+copies of it to break, the process-wide hosting limits reset around each test, and headless
+Chromium with the page helper of tests/ui/conftest.py."""
 
 from __future__ import annotations
 
@@ -20,6 +21,26 @@ def load_test_module(relative: str, name: str):
 
 
 tiny = load_test_module("app/conftest.py", "tiny_pack_builder")
+ui_harness = load_test_module("ui/conftest.py", "ui_harness")
+
+
+@pytest.fixture(scope="session")
+def ui():
+    """tests/ui/conftest.py: its `Page` (which collects console errors) and Chromium settings."""
+    return ui_harness
+
+
+# Per module: a second sync_playwright cannot start while one runs (see tests/ui/conftest.py).
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (the tests skip without one)."""
+    if not Path(ui_harness.CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {ui_harness.CHROMIUM}; set $CHROMIUM")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=ui_harness.CHROMIUM, args=ui_harness.CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import panel as pn
 import param
 
 from explorer.app.components import download
+from explorer.app.page_text import page_text
 from explorer.app.registry import ViewSpec, ViewState
 from explorer.app.session import Session
 from explorer.app.urlstate import Link
@@ -164,7 +165,7 @@ class SamplingView(pn.viewable.Viewer):
                                       min_height=280)
         problem = state.resources.pool_problem
         self._layout = pn.Column(
-            pn.pane.Alert(problem, alert_type="warning", visible=bool(problem), css_classes=["pool-problem"]),
+            pn.pane.Alert(page_text(problem), alert_type="warning", visible=bool(problem), css_classes=["pool-problem"]),
             pn.pane.Markdown(
                 "**prior**: plain draws (optionally truncated). **magnet**: MaGNET (Humayun et al. 2022) "
                 "reweights a precomputed pool of prior draws by decoder volume so outputs are uniform on the "
