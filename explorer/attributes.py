@@ -219,6 +219,34 @@ def judge_attribute(
             "cell_counts": built.cells}
 
 
+def judge_on_held_out(
+    build_latents: np.ndarray,
+    build_masks: Mapping[str, np.ndarray],
+    test_latents: np.ndarray,
+    test_masks: Mapping[str, np.ndarray],
+    attribute: str,
+    method: str = "plain",
+    *,
+    balance: Sequence[str] | None = None,
+) -> dict:
+    """An attribute vector as the paper judges it: built (and its threshold chosen) on the training
+    latents, scored on the held-out ones. For plain and balanced vectors; a synthetic vector needs
+    images, which a training split does not keep (see `judge_attribute`)."""
+    method = resolve_method(attribute, method)
+    if method == "synthetic":
+        raise ValueError(f"the synthetic vector of {attribute!r} is judged on held-out halves (judge_attribute)")
+    for name, masks in (("training", build_masks), ("held-out", test_masks)):
+        if attribute not in masks:
+            raise ValueError(f"no label {attribute!r} with images on both sides in the {name} split")
+    if method == "balanced" and balance is None:
+        balance = default_confounders(dict(build_masks), attribute)
+    built = attribute_vector(build_latents, build_masks, attribute, method, balance=balance)
+    build = (np.asarray(build_latents, dtype=np.float64), build_masks[attribute])
+    test = (np.asarray(test_latents, dtype=np.float64), test_masks[attribute])
+    return {"attribute": attribute, "method": built.method, **judge_vector(built.vector, build, test),
+            "cell_counts": built.cells, "built_on": f"{len(build[0])} training images"}
+
+
 def _cell_table(result) -> list[dict]:
     """A balanced vector's cells (`BalancedAttribute`) as rows: yes / no per attribute, then the image counts."""
     rows = []

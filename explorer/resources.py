@@ -9,6 +9,7 @@ the app's sessions, the health report and `serve` share it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,6 +20,8 @@ from explorer import attributes
 from explorer.imaging import decode_grid, grid_image, jpeg_bytes, png_bytes
 from explorer.latent.interpolate import typical_norm
 from explorer.single_flight import SingleFlight
+
+log = logging.getLogger(__name__)
 
 GAP = 2  # pixels between grid tiles, here and in the click mapping of TileGrid
 # Live pictures (slider drags) are decoded on these threads, so that the event loop serves other
@@ -270,13 +273,38 @@ class PackResources:
 
     # ----------------------------------------------------------------- vectors
     def attribute_vector(self, attribute: str, method: str = "plain") -> np.ndarray:
-        """The attribute's direction from the whole index (float32), computed once per process.
+        """The attribute's direction (float32), computed once per process: from the training split
+        when the pack has one with this label (as in the paper), else from the held-out index.
 
-        Balanced vectors balance over `default_confounders`; a synthetic attribute is always synthetic.
+        Balanced vectors balance over `default_confounders`; a synthetic attribute is always synthetic
+        (built on the held-out images, the only ones a pack keeps).
         """
         method = attributes.resolve_method(attribute, method)
+        latents, masks = self._build_set(attribute, method)
         return self._computed.get(("vector", attribute, method), lambda: np.asarray(attributes.attribute_vector(
-            self.latents, self.masks, attribute, method, augmented=self._augmented(attribute)).vector, np.float32))
+            latents, masks, attribute, method, augmented=self._augmented(attribute)).vector, np.float32))
+
+    @cached_property
+    def training(self):
+        """The pack's encoded training split, or None when it has none (an older pack) or it cannot be read."""
+        try:
+            return self.pack.training
+        except (OSError, ValueError) as error:
+            log.warning("pack %r: no usable training split (%s); attribute vectors use the held-out images",
+                        self.name, error)
+            return None
+
+    @cached_property
+    def training_masks(self) -> dict[str, np.ndarray]:
+        """The training split's labels as masks (as `masks` for the index); empty without a training split."""
+        training = self.training
+        return attributes.label_masks(training.labels, training.categories) if training is not None else {}
+
+    def _build_set(self, attribute: str, method: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The latents and masks a vector is built on: training where it carries the label, else held-out."""
+        if method != "synthetic" and attribute in self.training_masks:
+            return np.asarray(self.training.latents, dtype=np.float32), self.training_masks
+        return self.latents, self.masks
 
     @property
     def latents(self) -> np.ndarray:
@@ -297,8 +325,18 @@ class PackResources:
         A balanced vector balances over `confounders` (none: the plain vector)."""
         method = attributes.resolve_method(attribute, method)
         balance = tuple(confounders) if method == "balanced" else ()
-        return self._computed.get(("evaluation", attribute, method, balance), lambda: attributes.judge_attribute(
-            self.latents, self.masks, attribute, method, balance=balance, augmented=self._augmented(attribute)))
+        return self._computed.get(("evaluation", attribute, method, balance), lambda: self._judge(attribute, method,
+                                                                                                 balance))
+
+    def _judge(self, attribute: str, method: str, balance: tuple[str, ...]) -> dict:
+        """Built on training and judged on held-out where the training split has the label; else built on
+        one held-out half and judged on the other (synthetic vectors, packs without a training split)."""
+        if method != "synthetic" and attribute in self.training_masks and attribute in self.masks:
+            return attributes.judge_on_held_out(self.training.latents, self.training_masks, self.latents, self.masks,
+                                                attribute, method, balance=balance)
+        result = attributes.judge_attribute(self.latents, self.masks, attribute, method, balance=balance,
+                                            augmented=self._augmented(attribute))
+        return {**result, "built_on": f"{len(self.latents) // 2} held-out images (one half)"}
 
     def attribute_summary(self) -> list[dict]:
         """Every attribute's AtDot AUC and test accuracy, plain and balanced, once per process."""

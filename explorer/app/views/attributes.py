@@ -58,7 +58,8 @@ def figures_text(result: dict) -> str:
     majority = max(len(result["positives"]), len(result["negatives"])) / result["test_size"]
     return (
         f"**{result['attribute']}** ({result['method']} vector): AUC **{result['auc']:.3f}**, "
-        f"best-threshold accuracy **{result['accuracy']:.1%}** on {result['test_size']} test images "
+        f"best-threshold accuracy **{result['accuracy']:.1%}** on {result['test_size']} test images, built on "
+        f"{result['built_on']} "
         f"(threshold {result['threshold']:.3g}; always guessing the larger side scores {majority:.1%})"
     )
 
@@ -103,9 +104,10 @@ class AttributesView(pn.viewable.Viewer):
             pn.pane.Markdown(
                 "An attribute vector is the mean latent *with* the attribute minus the mean *without* it "
                 "(White 2016). **Balanced** replicates images so the chosen confounders are equally common on "
-                "both sides; **synthetic** is the shift an image edit (blur) causes. The vector is built on half "
-                "the held-out images and judged on the other half: the AtDot score of a latent is its dot "
-                "product with the vector, and the threshold is the one most accurate on the building half."
+                "both sides; **synthetic** is the shift an image edit (blur) causes. As in the paper, the vector "
+                "is built on the training images and judged on the held-out ones (a pack without a training split, "
+                "and the synthetic vector, use two halves of the held-out images): the AtDot score of a latent is "
+                "its dot product with the vector, and the threshold is the one most accurate on the building set."
             ),
             pn.Row(attribute, pn.Column(pn.pane.Markdown("**Vector**", margin=(0, 5)), method), confounders),
             self.figures,
@@ -113,7 +115,7 @@ class AttributesView(pn.viewable.Viewer):
             pn.pane.Markdown("**Balancing cells** (images per combination, before and after replication)",
                              visible=self.cells.param.visible),
             self.cells,
-            pn.pane.Markdown("**Every attribute as an AtDot classifier** (test half)"),
+            pn.pane.Markdown("**Every attribute as an AtDot classifier** (judged on held-out images)"),
             pn.Row(pn.Spacer(width=0), self.summary, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
