@@ -4,7 +4,8 @@ JPEG that comes back (explorer.app.sidechannel).
 
 Any slider whose Bokeh model carries the css class `slider_class(key)` and has an entry in `vectors`
 moves the picture; while the side channel is open, those sliders' `value` is not sent to the server
-(only their release, `value_throttled`, commits through Bokeh). Without a token, before the channel
+(only their release, `value_throttled`, commits through Bokeh, and it is held until the side channel's
+picture for it has come, so that the commit's work on the server does not delay that picture). Without a token, before the channel
 opens, and after it closes (refused, blocked, server gone), the picture is today's: every step goes
 through Bokeh and the server sends the picture as `src`. A server `src` always wins over a side-channel
 reply still under way (a reset, a new start). The page counts its side-channel paints in the
@@ -65,6 +66,12 @@ class LivePicture(Picture):
       let vectors = [];       // [{slider, vector: Float32Array}]
       const sliders = new Map();  // css class -> Bokeh slider model
       const watched = new WeakSet();
+      const held = new Set();  // sliders whose release waits for the side channel's picture
+      const holding = () => open && (inFlight || pending !== null);
+      const releaseHeld = () => {
+        for (const slider of held) { slider.setv({ value_throttled: slider.value_throttled }, { check_eq: false }); }
+        held.clear();
+      };
 
       const onScreen = () => {
         if (shown === null && shownBytes !== null) { shown = toBase64(shownBytes); }
@@ -98,7 +105,9 @@ class LivePicture(Picture):
             if (!watched.has(slider)) {
               watched.add(slider);
               pauseSync(slider, "value", () => open);
+              pauseSync(slider, "value_throttled", holding);
               slider.properties.value.change.connect(() => step());
+              slider.properties.value_throttled.change.connect(() => { if (holding()) { held.add(slider); } });
             }
           }
         }
@@ -140,12 +149,13 @@ class LivePicture(Picture):
         socket.onmessage = (event) => {
           inFlight = false;
           if (ignore > 0) { ignore -= 1; } else { paintSide(new Uint8Array(event.data)); }
-          if (pending !== null && open) { const z = pending; pending = null; send(z); }
+          if (pending !== null && open) { const z = pending; pending = null; send(z); } else { releaseHeld(); }
         };
         socket.onclose = (event) => {
           open = false; inFlight = false; pending = null;
           img.dataset.channel = "closed";
           img.dataset.closeCode = String(event.code);
+          releaseHeld();
         };
       };
 

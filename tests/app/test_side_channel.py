@@ -163,3 +163,35 @@ def test_with_server_decode_the_page_gets_no_token(tiny_pack):
         assert ExploreView(state).image.token == ""
     finally:
         sidechannel.configure(enabled=True)
+
+
+def test_the_picture_gets_the_base_and_each_sliders_vector_and_follows_them(tiny_pack):
+    from explorer.app.live_picture import slider_class
+    from explorer.app.resources import resources_for
+    from explorer.app.session import Session
+    from explorer.app.views.explore import ExploreState, ExploreView
+
+    state = ExploreState(Session(resources_for(tiny_pack), seed=3))
+    view = ExploreView(state)
+    first = state.attributes[0]
+    assert [entry["slider"] for entry in view.image.vectors] == [slider_class(name) for name in state.attributes]
+    assert slider_class(first) in view._sliders[first].css_classes  # the page finds the slider by it
+    assert np.array_equal(np.asarray(view.image.vectors[0]["vector"], np.float32), state.vector(first))
+
+    # The page's arithmetic (float32 at each step, as live_picture's JavaScript does it) gives the
+    # very latent the server decodes, so both paths share one cached picture.
+    state.strengths = {first: 0.35, state.attributes[1]: -1.2}
+    latent = np.asarray(view.image.base, np.float32)
+    for entry, name in zip(view.image.vectors, state.attributes):
+        strength = state.strengths.get(name, 0.0)
+        if strength:
+            latent = latent + np.float32(strength) * np.asarray(entry["vector"], np.float32)
+    assert np.array_equal(latent, state.current_latent())
+
+    other = next(m for m in state.methods_for(first) if m != state.methods[first])
+    state.set_method(first, other)
+    assert np.array_equal(np.asarray(view.image.vectors[0]["vector"], np.float32), state.vector(first))
+    state.start_random()
+    assert np.array_equal(np.asarray(view.image.base, np.float32), state.base)
+    state.attributes = state.attributes[1:]
+    assert [entry["slider"] for entry in view.image.vectors] == [slider_class(name) for name in state.attributes]
