@@ -1,16 +1,16 @@
 """A picture that sliders with vectors move through the side channel: the page computes
 base + Σ value · vector itself, sends it as float32 on the side channel's websocket and shows the
-JPEG that comes back (explorer.app.sidechannel).
+JPEG that comes back (explorer.app.sidechannel) as a data URL, as the server's.
 
 Any slider whose Bokeh model carries the css class `slider_class(key)` and has an entry in `vectors`
 moves the picture; while the side channel is open, those sliders' `value` is not sent to the server
-(only their release, `value_throttled`, commits through Bokeh, and it is held until the side channel's
-picture for it has come, so that the commit's work on the server does not delay that picture). Without a token, before the channel
+(only their release, `value_throttled`, commits through Bokeh). Without a token, before the channel
 opens, and after it closes (refused, blocked, server gone), the picture is today's: every step goes
 through Bokeh and the server sends the picture as `src`. A server `src` always wins over a side-channel
 reply still under way (a reset, a new start). The page counts its side-channel paints in the
-picture's `data-side-paints` and says how the channel stands in `data-channel`
-(off | connecting | open | closed, with `data-close-code`).
+picture's `data-side-paints`, names the path of the picture on screen in `data-painted-by`
+(side-channel | server) and says how the channel stands in `data-channel` (off | connecting |
+open | closed, with `data-close-code`).
 """
 
 from __future__ import annotations
@@ -59,39 +59,26 @@ class LivePicture(Picture):
       img.dataset.channel = "off";
       el.appendChild(img);
 
-      let shown = null;       // base64 of the JPEG on screen (null: not computed yet)
-      let shownBytes = null;  // the side channel's JPEG on screen
-      let blobUrl = null;
+      let shown = null;       // base64 of the JPEG on screen
       let socket = null, open = false, inFlight = false, pending = null, ignore = 0;
       let vectors = [];       // [{slider, vector: Float32Array}]
       const sliders = new Map();  // css class -> Bokeh slider model
       const watched = new WeakSet();
-      const held = new Set();  // sliders whose release waits for the side channel's picture
-      const holding = () => open && (inFlight || pending !== null);
-      const releaseHeld = () => {
-        for (const slider of held) { slider.setv({ value_throttled: slider.value_throttled }, { check_eq: false }); }
-        held.clear();
-      };
 
-      const onScreen = () => {
-        if (shown === null && shownBytes !== null) { shown = toBase64(shownBytes); }
-        return shown;
-      };
       const showServer = () => {
         pending = null;
         if (inFlight) { ignore = 1; }  // a reply under way is older than what the server says now
         const data = model.src.slice(model.src.indexOf(",") + 1);
-        if (model.src && data === onScreen()) { return; }  // the side channel already shows these bytes
-        shown = data; shownBytes = null;
+        if (model.src && data === shown) { return; }  // the side channel already shows these bytes
+        shown = data;
         img.src = model.src;
-        if (blobUrl) { URL.revokeObjectURL(blobUrl); blobUrl = null; }
+        img.dataset.paintedBy = "server";
       };
       const paintSide = (bytes) => {
-        const url = URL.createObjectURL(new Blob([bytes], { type: "image/jpeg" }));
-        shownBytes = bytes; shown = null;
-        img.src = url;
-        if (blobUrl) { URL.revokeObjectURL(blobUrl); }
-        blobUrl = url;
+        // A data URL, as the server's: a blob URL replaced while it loads is logged as a failed request.
+        shown = toBase64(bytes);
+        img.src = "data:image/jpeg;base64," + shown;
+        img.dataset.paintedBy = "side-channel";
         img.dataset.sidePaints = String(Number(img.dataset.sidePaints) + 1);
       };
 
@@ -105,9 +92,7 @@ class LivePicture(Picture):
             if (!watched.has(slider)) {
               watched.add(slider);
               pauseSync(slider, "value", () => open);
-              pauseSync(slider, "value_throttled", holding);
               slider.properties.value.change.connect(() => step());
-              slider.properties.value_throttled.change.connect(() => { if (holding()) { held.add(slider); } });
             }
           }
         }
@@ -149,13 +134,12 @@ class LivePicture(Picture):
         socket.onmessage = (event) => {
           inFlight = false;
           if (ignore > 0) { ignore -= 1; } else { paintSide(new Uint8Array(event.data)); }
-          if (pending !== null && open) { const z = pending; pending = null; send(z); } else { releaseHeld(); }
+          if (pending !== null && open) { const z = pending; pending = null; send(z); }
         };
         socket.onclose = (event) => {
           open = false; inFlight = false; pending = null;
           img.dataset.channel = "closed";
           img.dataset.closeCode = String(event.code);
-          releaseHeld();
         };
       };
 

@@ -8,7 +8,7 @@ a drag does (`value` per frame, `value_throttled` on release) and times send -> 
 With `side_channel=True` it moves the sliders as the page does when the picture's side channel
 is open (explorer.app.live_picture): it computes base + Σ value · vector in float32, sends it on the
 side channel's websocket and times send -> the JPEG received; only a release goes through Bokeh
-(`value_throttled`, sent once the channel's picture came, as the page holds it). Where the page offers no side channel, it falls back to Bokeh, as the page does.
+(`value_throttled`). Where the page offers no side channel, it falls back to Bokeh, as the page does.
 """
 
 from __future__ import annotations
@@ -155,10 +155,12 @@ class ProtocolClient:
         return (arrived - started) * 1e3
 
     async def _move_on_channel(self, event: dict, release: bool, timeout: float) -> float | None:
-        """A move as the page makes it with the side channel open: the latent on the channel, and a
-        release through Bokeh once the channel's picture came; ms until the channel's JPEG arrived."""
+        """A move as the page makes it with the side channel open: the latent on the channel, the
+        release alone through Bokeh; ms until the channel's JPEG arrived."""
         started = time.perf_counter()
         await self.channel.write_message(self.latent().astype("<f4").tobytes(), binary=True)
+        if release:
+            await self._patch([{**event, "attr": "value_throttled"}])
         try:
             reply = await asyncio.wait_for(self.channel.read_message(), timeout)
         except asyncio.TimeoutError:
@@ -168,10 +170,7 @@ class ProtocolClient:
             self.channel = None
             return None
         self.picture = reply
-        arrived = time.perf_counter()
-        if release:
-            await self._patch([{**event, "attr": "value_throttled"}])
-        return (arrived - started) * 1e3
+        return (time.perf_counter() - started) * 1e3
 
     async def close(self) -> None:
         self._closing = True
