@@ -46,16 +46,21 @@ def test_load_reports_step_latency_for_browser_and_protocol_clients_without_erro
 
     load = serve_bench.measure_load(pack, env, browser_sessions=2, protocol_sessions=2, seconds=3.0)
 
-    for kind in ("browser", "protocol"):
-        phase = load[kind]
-        assert phase["sessions"] == 2 and phase["steps"] > 0, phase
-        assert phase["errors"]["value"] == 0, phase["error_examples"]
-        assert phase["step_ms"]["p50"] <= phase["step_ms"]["p95"]
-        assert phase["fresh_page_first_image_s"]["idle"] is not None
-        assert set(phase["cpu"]) >= {"server_cpu_s", "clients_cpu_s", "other_cpu_s", "server_share"}
-    assert isinstance(load["protocol"]["step_p95_ms"]["met"], bool)  # the workshop target
-    assert load["browser"]["step_p95_ms"] >= load["browser"]["step_ms"]["p50"]
-    assert "browser.step_p95_ms" in format_figures(load)
+    for path in serve_bench.PATHS:  # the side channel, and today's path (--server-decode) beside it
+        for kind in ("browser", "protocol_2"):
+            phase = load[path][kind]
+            assert phase["sessions"] == 2 and phase["steps"] > 0, phase
+            assert phase["errors"]["value"] == 0, phase["error_examples"]
+            assert phase["step_ms"]["p50"] <= phase["step_ms"]["p95"]
+            assert phase["fresh_page_first_image_s"]["idle"] is not None
+            assert set(phase["cpu"]) >= {"server_cpu_s", "clients_cpu_s", "other_cpu_s", "server_share"}
+            # every client stepped on the side channel on its path, none on the other
+            assert phase["side_channel_clients"] == (2 if path == "side_channel" else 0), phase
+    assert isinstance(load["side_channel"]["protocol_2"]["step_p95_ms"]["met"], bool)  # the workshop target
+    assert load["side_channel"]["browser"]["step_p95_ms"] >= load["side_channel"]["browser"]["step_ms"]["p50"]
+    assert set(load["ratios"]) == {"browser", "protocol_2"}
+    assert load["ratios"]["protocol_2"]["p95_ms_server_decode_over_side_channel"] > 0
+    assert "side_channel.browser.step_p95_ms" in format_figures(load)
 
 
 @pytest.mark.slow

@@ -133,3 +133,17 @@ def serve_styles_locally(doc) -> None:
             patch_model_css(root, dist_url=doc.template_variables["dist_url"])
 
     doc.add_next_tick_callback(patch_roots)
+
+
+#: JavaScript for an ESM component: `pauseSync(model, attr, paused)` stops BokehJS from sending changes
+#: of property `attr` of `model` to the server while `paused()` is true.
+#:
+#: BokehJS sends a change only for a property whose `syncable` getter (on `Property`'s prototype,
+#: `!this.internal`) is true (`HasProps._push_changes`); an own getter on the one property instance
+#: shadows it. The Explore slider's moves go to the side channel, and only its release
+#: (`value_throttled`) to the server.
+PAUSE_SYNC_JS = """
+const pauseSync = (model, attr, paused) => {
+  Object.defineProperty(model.properties[attr], "syncable", { get: () => !paused(), configurable: true });
+};
+"""

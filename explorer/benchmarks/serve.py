@@ -12,7 +12,12 @@ kinds of client, each kind against a fresh server:
   server, so N is kept small.
 - protocol: a Bokeh-protocol websocket client per session (protocol.py), no browser: it sends
   slider values as a drag does and times send -> the picture's new `src` received (no decode,
-  no paint). It costs almost no CPU, so it reaches workshop-sized N on a small machine.
+  no paint). It costs almost no CPU, so it reaches workshop-sized N (30) and a room (100) on a
+  small machine.
+
+Every phase runs twice, back to back, each against a fresh server: with the slider's side channel
+(the default: the page sends the latent, gets the JPEG on a binary websocket, explorer.app.sidechannel)
+and with `--server-decode` (every step through Bokeh, as before it); `ratios` compares the two.
 
 Both walk the sliders the same way (SliderWalk), so latents seldom repeat and every step costs a
 decode. A step waits for its picture (or STEP_TIMEOUT_S) before the next is due: a user who sees
@@ -65,8 +70,10 @@ from explorer.benchmarks.protocol import STEP_TIMEOUT_S, ProtocolClient
 
 # Browser clients are fewer: on a 2-core machine, 10 Chromium pages stepping 4 times a second take
 # more than one core themselves, so they measure the clients' CPU as much as the server.
-QUICK = {"browser_sessions": 4, "protocol_sessions": 8, "seconds": 15.0, "soak_sessions": 40}
-FULL = {"browser_sessions": 8, "protocol_sessions": 30, "seconds": 60.0, "soak_sessions": 200}
+QUICK = {"browser_sessions": 4, "protocol_sessions": (8, 30), "seconds": 15.0, "soak_sessions": 40}
+FULL = {"browser_sessions": 8, "protocol_sessions": (30, 100), "seconds": 60.0, "soak_sessions": 200}
+# The two ways a slider step reaches the picture, measured side by side: extra `serve` arguments.
+PATHS = {"side_channel": (), "server_decode": ("--server-decode",)}
 # The load runs against the workshop recipe of docs/hosting.md: one server process per core.
 # The soak runs one process: memory per session is what it measures, and with N processes the
 # same sessions spread over N copies of it.
@@ -78,7 +85,8 @@ SOAK_AT_ONCE = 4
 SOAK_WARMUP_SESSIONS = 5
 SETTLE_S = 45.0  # Bokeh's 15 s unused lifetime + its 17 s check + Panel's 5 s collection, with a margin
 GC_AFTER_DISCARD_S = 7.0
-TARGET_STEP_P95_MS = 250.0
+# p95 step-to-picture of protocol clients on the side channel (issue 17): a workshop, and a room.
+TARGET_STEP_P95_MS = {30: 60.0, 100: 150.0}
 TARGET_SOAK_GROWTH_PCT = 10.0
 
 # How every client moves the sliders (see SliderWalk): gestures of FRAMES_PER_GESTURE steps of
@@ -168,7 +176,8 @@ def run(quick: bool) -> dict[str, Any]:
         return {"pack": source, **benchmark(pack, env, **(QUICK if quick else FULL))}
 
 
-def benchmark(pack: str, env: dict[str, str], browser_sessions: int, protocol_sessions: int, seconds: float,
+def benchmark(pack: str, env: dict[str, str], browser_sessions: int, protocol_sessions: tuple[int, ...],
+              seconds: float,
               soak_sessions: int, settle_s: float = SETTLE_S, soak_warmup: int = SOAK_WARMUP_SESSIONS,
               load_serve_args: tuple[str, ...] = WORKSHOP_SERVE_ARGS,
               soak_serve_args: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -182,10 +191,44 @@ def benchmark(pack: str, env: dict[str, str], browser_sessions: int, protocol_se
     }
 
 
-def measure_load(pack: str, env: dict[str, str], browser_sessions: int, protocol_sessions: int, seconds: float,
-                 serve_args: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Slider-to-picture latency under N browser clients, then N protocol clients (0 skips a kind)."""
-    return asyncio.run(_load(pack, env, browser_sessions, protocol_sessions, seconds, serve_args))
+def measure_load(pack: str, env: dict[str, str], browser_sessions: int, protocol_sessions: int | tuple[int, ...],
+                 seconds: float, serve_args: tuple[str, ...] = (), paths: tuple[str, ...] = tuple(PATHS)
+                 ) -> dict[str, Any]:
+    """Slider-to-picture latency under N browser clients, then each N of protocol clients (0 skips
+    one), each on every one of `paths` back to back: {path: {"browser" | "protocol_N": figures},
+    "ratios": ...}."""
+    counts = (protocol_sessions,) if isinstance(protocol_sessions, int) else tuple(protocol_sessions)
+    return asyncio.run(_load(pack, env, browser_sessions, counts, seconds, serve_args, paths))
+
+
+def step_target_ms(sessions: int) -> float:
+    """The p95 step-to-picture target for `sessions` protocol clients on the side channel."""
+    return TARGET_STEP_P95_MS[30] if sessions <= 30 else TARGET_STEP_P95_MS[100]
+
+
+def ratios(load: dict[str, Any]) -> dict[str, Any]:
+    """Today's path (server_decode) over the side channel, per phase measured on both."""
+    side, server = load.get("side_channel", {}), load.get("server_decode", {})
+    compared = {}
+    for phase in sorted(set(side) & set(server)):
+        a, b = side[phase], server[phase]
+        p95 = (_plain_value(b["step_p95_ms"]), _plain_value(a["step_p95_ms"]))
+        compared[phase] = {
+            "p95_ms_server_decode_over_side_channel": _ratio(*p95),
+            "p50_ms_server_decode_over_side_channel": _ratio(b["step_ms"]["p50"], a["step_ms"]["p50"]),
+            "steps_per_s_side_channel_over_server_decode": _ratio(a["steps_per_s"], b["steps_per_s"]),
+            "server_cpu_ms_per_step_server_decode_over_side_channel": _ratio(b["server_cpu_ms_per_step"],
+                                                                           a["server_cpu_ms_per_step"]),
+        }
+    return compared
+
+
+def _plain_value(figure: Any) -> float:
+    return figure["value"] if isinstance(figure, dict) else figure
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else round(a / b, 2)
 
 
 def measure_soak(pack: str, env: dict[str, str], sessions: int, at_once: int = SOAK_AT_ONCE,
@@ -257,30 +300,39 @@ class RssSampler:
 
 
 # --------------------------------------------------------------------------- load
-async def _load(pack: str, env: dict[str, str], browser_sessions: int, protocol_sessions: int, seconds: float,
-                serve_args: tuple[str, ...]) -> dict[str, Any]:
+async def _load(pack: str, env: dict[str, str], browser_sessions: int, protocol_sessions: tuple[int, ...],
+                seconds: float, serve_args: tuple[str, ...], paths: tuple[str, ...]) -> dict[str, Any]:
     from playwright.async_api import async_playwright
 
-    result: dict[str, Any] = {"steps_per_s_per_client": STEPS_PER_S, "seconds": seconds}
+    unknown = [path for path in paths if path not in PATHS]
+    if unknown:
+        raise ValueError(f"unknown paths {unknown}; choose from {list(PATHS)}")
+    result: dict[str, Any] = {"steps_per_s_per_client": STEPS_PER_S, "seconds": seconds,
+                              **{path: {} for path in paths}}
+    phases = [("browser", browser_sessions, "browser")] + [("protocol", n, f"protocol_{n}") for n in protocol_sessions]
     async with async_playwright() as playwright:
         browser = await launch_chromium(playwright)
         try:
-            for kind, count in (("browser", browser_sessions), ("protocol", protocol_sessions)):
-                if count > 0:
-                    with served(pack, env, serve_args) as server:
-                        result[kind] = await _load_phase(kind, server, browser, count, seconds)
+            for kind, count, name in phases:
+                for path in paths if count > 0 else ():  # the two paths back to back, each on a fresh server
+                    with served(pack, env, serve_args + PATHS[path]) as server:
+                        result[path][name] = await _load_phase(kind, server, browser, count, seconds,
+                                                               side_channel=path == "side_channel")
         finally:
             await browser.close()
+    result["ratios"] = ratios(result)
     return result
 
 
-async def _load_phase(kind: str, server: Server, browser, count: int, seconds: float) -> dict[str, Any]:
-    """Open `count` clients of `kind`, let them all step for `seconds`, and summarise."""
+async def _load_phase(kind: str, server: Server, browser, count: int, seconds: float,
+                      side_channel: bool = True) -> dict[str, Any]:
+    """Open `count` clients of `kind`, let them all step for `seconds`, and summarise; the target is
+    for protocol clients on the side channel."""
     load_before = round(os.getloadavg()[0], 2)
     idle_first_image_s = (await _fresh_page(browser, server.url))[0]
     rss_before = rss_mb(server.pid)
     client = _BrowserClient if kind == "browser" else _ProtocolStepper
-    clients = [client(browser, server.url) for _ in range(count)]
+    clients = [client(browser, server.url, side_channel) for _ in range(count)]
     gate = asyncio.Semaphore(OPEN_AT_ONCE)
     opened = time.perf_counter()
     open_s = await asyncio.gather(*(c.open(gate) for c in clients))
@@ -306,9 +358,12 @@ async def _load_phase(kind: str, server: Server, browser, count: int, seconds: f
     client_errors = [error for c in clients for error in c.errors]
     server_errors = server.errors()
     errors = len(client_errors) + len(server_errors) + timeouts + sum(s is None for s in fresh_s)
+    cpu_figures = cpu.figures()
     figures: dict[str, Any] = {
         "client": ("headless Chromium pages, one context each: arrow keys timed key-down -> new picture painted"
                    if kind == "browser" else "Bokeh-protocol websocket clients: drag frames timed send -> new picture received"),
+        "path": "side channel" if side_channel else "server decode (--server-decode)",
+        "side_channel_clients": sum(c.on_side_channel() for c in clients),
         "sessions": count,
         "ramp_up_s": round(ramp_s, 1),
         "session_open_s": _summary([s for s in open_s if s is not None], 2),
@@ -318,9 +373,9 @@ async def _load_phase(kind: str, server: Server, browser, count: int, seconds: f
         "step_ms": _summary(steps, 1),
         "step_ms_while_a_page_opens": {"steps": int(opening.sum()), **_summary(steps[opening], 1)},
         "step_ms_otherwise": {"steps": int((~opening).sum()), **_summary(steps[~opening], 1)},
-        # The target is the workshop's (30 sessions, protocol clients). A few Chromium pages on the
+        # The targets are for protocol clients on the side channel. A few Chromium pages on the
         # server's own cores measure the browsers' appetite for CPU as much as the server.
-        "step_p95_ms": (target(p95, TARGET_STEP_P95_MS) if kind == "protocol" else round(p95, 1)),
+        "step_p95_ms": (target(p95, step_target_ms(count)) if kind == "protocol" and side_channel else round(p95, 1)),
         "fresh_page_first_image_s": {"idle": idle_first_image_s,
                                      "under_load": [s for s in fresh_s],
                                      "worst_under_load": max((s for s in fresh_s if s is not None), default=None)},
@@ -328,7 +383,8 @@ async def _load_phase(kind: str, server: Server, browser, count: int, seconds: f
         "error_counts": {"step_timeouts": timeouts, "client": len(client_errors), "server_log": len(server_errors),
                          "fresh_page_failures": sum(s is None for s in fresh_s)},
         "error_examples": (client_errors + server_errors)[:5],
-        "cpu": cpu.figures(),
+        "cpu": cpu_figures,
+        "server_cpu_ms_per_step": round(1e3 * cpu_figures["server_cpu_s"] / steps.size, 2) if steps.size else None,
         "server_rss_mb": {"before": round(rss_before, 1), "after": round(rss_mb(server.pid), 1)},
         "load_average_1m": {"before": load_before, "after": round(os.getloadavg()[0], 2)},
     }
@@ -365,11 +421,16 @@ async def _fresh_page(browser, url: str, delay: float = 0.0) -> tuple[float | No
 class _BrowserClient:
     """One user in their own browser context, stepping with the keyboard from inside the page."""
 
-    def __init__(self, browser, url: str):
+    def __init__(self, browser, url: str, side_channel: bool = True):
         self.browser = browser
         self.url = url
         self.errors: list[str] = []
         self.context = None
+        self._side_channel = False
+
+    def on_side_channel(self) -> bool:
+        """Whether the page's picture had its side channel open when stepping ended."""
+        return self._side_channel
 
     async def open(self, gate: asyncio.Semaphore) -> float | None:
         async with gate:
@@ -390,9 +451,12 @@ class _BrowserClient:
         if self.context is None or any(e.startswith("open failed") for e in self.errors):
             return {"steps": [], "timeouts": 0}
         try:
-            return await self.page.evaluate(STEPPER, {"seconds": seconds, "interval": 1000 / STEPS_PER_S,
-                                                      "timeout": STEP_TIMEOUT_S * 1000, "frames": FRAMES_PER_GESTURE,
-                                                      "gesturesToEnd": GESTURES_TO_END})
+            stepped = await self.page.evaluate(STEPPER, {"seconds": seconds, "interval": 1000 / STEPS_PER_S,
+                                                         "timeout": STEP_TIMEOUT_S * 1000, "frames": FRAMES_PER_GESTURE,
+                                                         "gesturesToEnd": GESTURES_TO_END})
+            channel = await self.page.locator(".explore-image img").first.get_attribute("data-channel")
+            self._side_channel = channel == "open"
+            return stepped
         except Exception as error:
             self.errors.append(f"stepping failed: {type(error).__name__}: {error}")
             return {"steps": [], "timeouts": 0}
@@ -405,9 +469,13 @@ class _BrowserClient:
 class _ProtocolStepper:
     """One protocol client walking the attribute sliders STEPS_PER_S frames a second."""
 
-    def __init__(self, browser, url: str):
-        self.client = ProtocolClient(url)
+    def __init__(self, browser, url: str, side_channel: bool = True):
+        self.client = ProtocolClient(url, side_channel=side_channel)
         self.errors = self.client.errors
+
+    def on_side_channel(self) -> bool:
+        """Whether the client still stepped on the side channel at the end."""
+        return self.client.channel is not None
 
     async def open(self, gate: asyncio.Semaphore) -> float | None:
         async with gate:

@@ -54,6 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
              "0 on the CPU, where only decodes that queued while the decoder was busy are batched)",
     )
     parser.add_argument("--no-warm", action="store_true", help="do not load the pack before the first visit")
+    parser.add_argument(
+        "--server-decode", action="store_true",
+        help="send every Explore slider step through Bokeh's protocol, as before the side channel "
+             "(default: the page sends the latent on a binary websocket and gets the JPEG back)",
+    )
 
     hosting = parser.add_argument_group("hosting for demos and workshops")
     hosting.add_argument(
@@ -126,6 +131,7 @@ def hosting_limits(args: argparse.Namespace, processes: int = 1) -> Hosting:
 
 def server_options(args: argparse.Namespace, limits: Hosting) -> tuple[dict, list[str]]:
     """Keywords for pn.serve beyond the basics (auth, session lifetimes, limits, /health), and notes."""
+    from explorer.app import sidechannel
     from explorer.app.access import Access, auth_options
     from explorer.app.health import HealthHandler
     from explorer.app.request_args import CheckedArguments
@@ -149,6 +155,10 @@ def server_options(args: argparse.Namespace, limits: Hosting) -> tuple[dict, lis
     options["websocket_max_message_size"] = limits.websocket_max_message_bytes
     options["extra_patterns"] = [(r"/health", HealthHandler)]
     options["transforms"] = [CheckedArguments]  # hostile links are cut down before Bokeh and Panel read them
+    # Imported here, before the workers fork, so that they share the key that signs its tokens.
+    sidechannel.configure(enabled=not args.server_decode)
+    if not args.server_decode:
+        options["extra_patterns"].append((sidechannel.PATH, sidechannel.LatentChannelHandler))
     options["admin"] = args.admin
     if args.public and args.max_sessions is None:
         notes.append("--public without --max-sessions: every visitor gets a session, however many come")

@@ -176,3 +176,18 @@ def test_nothing_is_patched_outside_a_server_session():
     panel_internals.serve_styles_locally(None)
     assert "dist_url" not in doc.template_variables and not doc.session_callbacks
 
+
+
+def test_bokehjs_sends_a_change_only_for_a_property_whose_syncable_getter_says_so():
+    """PAUSE_SYNC_JS shadows `Property.syncable` on one property; BokehJS must still read it there."""
+    import re
+    from pathlib import Path
+
+    import bokeh
+
+    from explorer.app.panel_internals import PAUSE_SYNC_JS
+
+    js = (Path(bokeh.__file__).parent / "server" / "static" / "js" / "bokeh.js").read_text()
+    assert re.search(r"get syncable\(\) \{\s*return !this\.internal;", js)  # a getter on the prototype
+    assert re.search(r"_push_changes\(changes, sync\) \{.*?if \(prop\.syncable\) \{", js, re.DOTALL)
+    assert 'Object.defineProperty(model.properties[attr], "syncable"' in PAUSE_SYNC_JS

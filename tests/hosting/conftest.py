@@ -34,11 +34,14 @@ def ui():
 @pytest.fixture(scope="module")
 def browser():
     """Headless Chromium (the tests skip without one)."""
-    if not Path(ui_harness.CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {ui_harness.CHROMIUM}; set $CHROMIUM")
+    from explorer.benchmarks.harness import chromium_missing, launch_chromium
+
+    missing = chromium_missing()
+    if missing:
+        pytest.skip(missing)
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=ui_harness.CHROMIUM, args=ui_harness.CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
 

@@ -156,12 +156,21 @@ def test_session_expiry_becomes_bokehs_unused_session_lifetime():
 
 
 def test_every_server_has_a_health_endpoint_and_a_websocket_limit_that_fits_one_upload():
+    from explorer.app import sidechannel
+
     args = serve_args("--public")
     limits = hosting_limits(args)
     options, _ = server_options(args, limits)
-    assert [pattern for pattern, _ in options["extra_patterns"]] == [r"/health"]
+    assert [pattern for pattern, _ in options["extra_patterns"]] == [r"/health", sidechannel.PATH]
     assert options["websocket_max_message_size"] == limits.websocket_max_message_bytes
     assert limits.websocket_max_message_bytes >= PUBLIC_UPLOAD_BYTES * 4 / 3
+    assert sidechannel.MAX_MESSAGE_BYTES <= limits.websocket_max_message_bytes
+    # --server-decode: no side channel at all, every slider step through Bokeh
+    try:
+        options, _ = server_options(serve_args("--public", "--server-decode"), limits)
+        assert [pattern for pattern, _ in options["extra_patterns"]] == [r"/health"] and not sidechannel.enabled()
+    finally:
+        sidechannel.configure(enabled=True)
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -9,16 +9,17 @@ import panel as pn
 import param
 
 from explorer import attributes as attribute_data
+from explorer.app import sidechannel
 from explorer.app.components import (
     GalleryView,
     LiveSlider,
-    Picture,
     Readout,
     UploadButton,
     download,
     jpeg_src,
     no_delay,
 )
+from explorer.app.live_picture import LivePicture, slider_class, vector_entries
 from explorer.app.manifold import on_manifold_text
 from explorer.app.registry import ViewSpec, ViewState
 from explorer.app.session import Gallery, Session
@@ -161,8 +162,10 @@ class ExploreView(pn.viewable.Viewer):
         state.render()
         self._syncing = False
         self._sliders: dict[str, LiveSlider] = {}
-        self.image = Picture(src=jpeg_src(state.image), display_width=state.size, css_classes=["explore-image"],
-                             alt="the current latent, decoded")
+        # Slider moves reach the picture through the side channel where it is on (see live_picture).
+        token = sidechannel.issue_token(state.resources.name, state.size) if sidechannel.enabled() else ""
+        self.image = LivePicture(src=jpeg_src(state.image), display_width=state.size, css_classes=["explore-image"],
+                                 alt="the current latent, decoded", token=token)
         self.norm = Readout(label="latent norm", css_classes=["latent-norm"], margin=(0, 10))
         self._show_norm()
         # Watchers, not bindings: the picture and its norm must leave in one message, and the
@@ -170,6 +173,7 @@ class ExploreView(pn.viewable.Viewer):
         state.param.watch(self._image_changed, "image")
         state.param.watch(self._strengths_changed, "strengths")
         state.param.watch(lambda event: self._build_sliders(), "attributes")
+        state.param.watch(lambda event: self._send_vectors(), ["base", "methods"])
 
         chooser = pn.widgets.MultiChoice.from_param(state.param.attributes, label="Attribute sliders", max_items=6,
                                                     description=None, sizing_mode="stretch_width")
@@ -215,7 +219,7 @@ class ExploreView(pn.viewable.Viewer):
             slider = LiveSlider(
                 label=name, start=-SLIDER_RANGE, end=SLIDER_RANGE, step=0.05,
                 value=float(self.state.strengths.get(name, 0.0)), sizing_mode="stretch_width",
-                css_classes=["attribute-slider"],
+                css_classes=["attribute-slider", slider_class(name)],
             )
             slider.param.watch(partial(self._moved, name, False), "value")
             slider.param.watch(partial(self._moved, name, True), "value_throttled")
@@ -225,11 +229,34 @@ class ExploreView(pn.viewable.Viewer):
             method.param.watch(lambda event, name=name: self.state.set_method(name, event.new), "value")
             self._sliders[name] = slider
             rows.append(pn.Row(slider, method, sizing_mode="stretch_width"))
-        self.slider_column.objects = rows
+        with pn.io.hold():  # the new sliders and their vectors reach the page together
+            self.slider_column.objects = rows
+            self._send_vectors()
+
+    def _send_vectors(self) -> None:
+        """Give the picture the base latent and each slider's vector, for the side channel."""
+        self.image.param.update(
+            base=np.asarray(self.state.base, np.float32).tolist(),
+            vectors=vector_entries({name: self.state.vector(name) for name in self.state.attributes}),
+        )
 
     async def _moved(self, name: str, final: bool, event: param.parameterized.Event) -> None:
-        if not self._syncing:
-            await self.state.move_slider(name, event.new, final=final)
+        if self._syncing:
+            return
+        if final:
+            # With the side channel open the page sends only the release: bring `value` up to it, so
+            # that a later reset or new start, which sets `value`, reaches the page.
+            self._follow_release(name, event.new)
+        await self.state.move_slider(name, event.new, final=final)
+
+    def _follow_release(self, name: str, value: float) -> None:
+        slider = self._sliders.get(name)
+        if slider is not None and slider.value != value:
+            self._syncing = True
+            try:
+                slider.value = value
+            finally:
+                self._syncing = False
 
     def _strengths_changed(self, event: param.parameterized.Event) -> None:
         """Follow the state (a reset, a new start) without echoing back into it."""
