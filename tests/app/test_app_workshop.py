@@ -249,3 +249,26 @@ def test_every_view_says_why_to_look_at_it_above_the_view(tiny_pack):
         app.build(spec.name)
         card = app._containers[spec.name].objects[0]
         assert card.collapsible and not card.collapsed and card.objects[0].object == spec.why
+
+
+def test_serve_workshop_makes_a_private_room_before_the_workers_fork():
+    import shutil
+    import signal
+
+    from explorer.app import workshop as room_module
+    from explorer.cli import build_parser
+    from explorer.commands import serve
+
+    assert build_parser().parse_args(["serve", "--workshop"]).workshop
+    assert not build_parser().parse_args(["serve"]).workshop
+    previous = signal.getsignal(signal.SIGTERM)
+    room = None
+    try:
+        room = serve._open_room()
+        assert room_module.workshop() is room and room_module.poller().store.folder == room.folder
+        assert (room.folder / "followers").is_dir() and room.folder.stat().st_mode & 0o077 == 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        room_module.configure_workshop(None)
+        if room is not None:
+            shutil.rmtree(room.folder)
