@@ -95,7 +95,10 @@ class RoomStore:
         return _stamp(self.path)
 
     def write_count(self, pid: int, counts: Counts) -> None:
-        """Record how many of process `pid`'s sessions follow and how many are on their own."""
+        """Record how many of process `pid`'s sessions follow and how many are on their own (not once the
+        server has removed the run folder: a worker outliving its parent must not make it again)."""
+        if not self.counts_folder.is_dir():
+            return
         with atomic_file(self.counts_folder / f"{pid}.json", "w") as stream:
             json.dump({"pid": pid, "following": counts.following, "alone": counts.alone}, stream)
 
@@ -120,7 +123,6 @@ class RoomStore:
         if fcntl is None:
             yield
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.folder / "room.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:

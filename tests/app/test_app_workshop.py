@@ -272,3 +272,13 @@ def test_serve_workshop_makes_a_private_room_before_the_workers_fork():
         room_module.configure_workshop(None)
         if room is not None:
             shutil.rmtree(room.folder)
+
+
+def test_a_worker_outliving_the_server_does_not_make_the_removed_run_folder_again(store):
+    import shutil
+
+    poller = RoomPoller(store)
+    poller.join(Member(FakeDoc(), receive=lambda state: None))
+    shutil.rmtree(store.folder)
+    poller.tick()
+    assert not store.folder.exists()
