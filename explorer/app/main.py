@@ -16,12 +16,14 @@ from explorer.app.components import LinkWriter
 from explorer.app.hosting import Slot, hosting, sessions
 from explorer.app.page_text import page_text
 from explorer.app.panel_internals import cleanup_document, serve_styles_locally
+from explorer.app.presenter import workshop_bar
 from explorer.app.reconnect import Reconnector
-from explorer.app.registry import Registry, link_for
+from explorer.app.registry import Registry, ViewSpec, link_for
 from explorer.app.request_args import checked_session_arguments
 from explorer.app.session import Session
 from explorer.app.urlstate import LATENT_KEYS, Link, read_link
 from explorer.app.views import VIEWS
+from explorer.app.workshop import ALONE_KEY, ALONE_VALUE, poller, workshop
 from explorer.memory import TrimAfterSessions
 from explorer.resources import PackUnavailable, default_pack, installed_packs, resources_for
 
@@ -42,11 +44,13 @@ class ExplorerApp(pn.viewable.Viewer):
                  **params):
         super().__init__(**params)
         self.registry = views
-        link, messages = self._open(query or {}, views)
+        link, messages = self.open_link(query or {}, views)
         self.link = link
         self.resources = resources_for(link.pack)
         self.session = Session(self.resources, seed=seed, view=link.view or views.first, latent=link.latents.get("z"))
         self.link_writer = LinkWriter(width=0, height=0, margin=0)
+        self.url_extras: dict[str, str] = {}  # kept in this page's address bar and pack links, not in shared links
+        self.pack_links = pn.pane.HTML("", margin=(5, 10))
         self.views: dict[str, pn.viewable.Viewer] = {}
         self._containers = {spec.name: pn.Column(sizing_mode="stretch_width", name=spec.title) for spec in views}
         # Not dynamic=True: Panel 1.9 then re-creates a hidden tab's updated models with CDN
@@ -67,7 +71,7 @@ class ExplorerApp(pn.viewable.Viewer):
         self._write_link()
 
     @staticmethod
-    def _open(query: dict[str, str], views: Registry) -> tuple[Link, list[str]]:
+    def open_link(query: dict[str, str], views: Registry) -> tuple[Link, list[str]]:
         """The link's state with its pack opened; a linked pack that cannot be opened gives way to
         the default one, with the reason (PackUnavailable only when the default fails too)."""
         def read(query: dict[str, str]) -> tuple[Link, list[str]]:
@@ -95,9 +99,22 @@ class ExplorerApp(pn.viewable.Viewer):
         if name in self.views:
             return self.views[name]
         view = spec.build(self.session, self.link if self.link.view == name else None)
-        self.views[name] = view
-        self._containers[name].objects = [view]
+        self._show(name, view)
         return view
+
+    def rebuild(self, name: str, link: Link) -> pn.viewable.Viewer:
+        """The view `name` built anew with its state as `link` describes it (the one it replaces
+        stops following the session)."""
+        old = self.views.pop(name, None)
+        if old is not None:
+            old.state.release()
+        view = self.registry[name].build(self.session, link)
+        self._show(name, view)
+        return view
+
+    def _show(self, name: str, view: pn.viewable.Viewer) -> None:
+        self.views[name] = view
+        self._containers[name].objects = [*why_card(self.registry[name]), view]
 
     def _build_or_explain(self, name: str) -> None:
         try:
@@ -118,16 +135,28 @@ class ExplorerApp(pn.viewable.Viewer):
         return link_for(self.session, view.state if view is not None else None).to_query()
 
     def _write_link(self, *events) -> None:
-        query = urlencode(self.link_query())
-        self.link_anchor.object = f'<a href="?{query}" class="view-link-anchor">Link to this view</a>'
-        self.link_writer.query = query
+        link = self.link_query()
+        self.link_anchor.object = f'<a href="?{urlencode(link)}" class="view-link-anchor">Link to this view</a>'
+        self.link_writer.query = urlencode({**link, **self.url_extras})
+
+    def set_url_extras(self, extras: dict[str, str]) -> None:
+        """Keep `extras` (the presenter's token, a participant's "on my own") in this page's address
+        bar and pack links, so a reload or a pack switch keeps them; "Link to this view" leaves them out."""
+        self.url_extras = dict(extras)
+        self._write_link()
+        self.pack_links.object = self._pack_links_html()
+
+    def _pack_links_html(self) -> str:
+        names = [name for name in installed_packs() if name != self.resources.name]
+        if not names:
+            return ""
+        links = " ".join(f'<a href="?{urlencode({"pack": name, **self.url_extras})}">{name}</a>' for name in names)
+        return f"<div class='pack-links'>Other packs: {links}</div>"
 
     # ------------------------------------------------------------------ page
     def sidebar(self) -> list:
         r = self.resources
         card = r.pack.card
-        packs = installed_packs()
-        links = " ".join(f'<a href="?pack={name}">{name}</a>' for name in packs if name != r.name)
         facts = [
             f"**Pack** `{r.name}`: {card.get('dataset', {}).get('name', '?')}, "
             f"{card.get('model', {}).get('architecture', '?')}, latent size {r.latent_dim}, {r.prior} prior, "
@@ -135,17 +164,22 @@ class ExplorerApp(pn.viewable.Viewer):
         ]
         dismiss = pn.widgets.Button(label="Clear message", color="light", width=120)
         dismiss.on_click(lambda event: self.session.notify(""))
-        items = [pn.pane.Markdown("\n\n".join(facts))]
-        if links:
-            items.append(pn.pane.HTML(f"<div class='pack-links'>Other packs: {links}</div>"))
-        items += [self.link_anchor, dismiss]
-        return items
+        self.pack_links.object = self._pack_links_html()
+        return [pn.pane.Markdown("\n\n".join(facts)), self.pack_links, self.link_anchor, dismiss]
 
     def __panel__(self):
         return pn.Column(self.message, self.tabs, self.link_writer, sizing_mode="stretch_width")
 
 
 _ALERT = {"info": "info", "warning": "warning", "error": "danger"}
+
+
+def why_card(spec: ViewSpec) -> list[pn.Card]:
+    """The view's "why" for a workshop, as a card the reader can fold away (none when it has no why)."""
+    if not spec.why:
+        return []
+    return [pn.Card(pn.pane.Markdown(spec.why, margin=(0, 10)), title="Why look at this view", collapsed=False,
+                    css_classes=["view-why"], sizing_mode="stretch_width", margin=(5, 5, 10, 5))]
 
 
 def _query() -> tuple[dict[str, str], str]:
@@ -221,8 +255,12 @@ def _explorer_page(query: dict[str, str] | None = None, note: str = "",
     main, sidebar = pn.Column(sizing_mode="stretch_width"), pn.Column(sizing_mode="stretch_width")
     template.main.append(main)
     template.sidebar.append(sidebar)
+    query = query or {}
+    room, room_state = workshop(), None
+    if room is not None and not room.is_presenter(query) and query.get(ALONE_KEY) != ALONE_VALUE:
+        room_state = poller().store.read()  # a participant who follows opens what the presenter shows
     try:
-        app = ExplorerApp(query or {})
+        app = ExplorerApp(room_state.query if room_state is not None else (query or {}))
     except PackUnavailable as error:
         main.append(pn.pane.Alert(f"**No pack to explore.** {page_text(str(error))}", alert_type="danger"))
         return template, main, sidebar, None
@@ -230,6 +268,8 @@ def _explorer_page(query: dict[str, str] | None = None, note: str = "",
         level = "error" if app.session.level == "error" else "warning"
         app.session.notify(f"{note} {app.session.message}".strip(), level)
     sidebar.extend(app.sidebar())
+    if room is not None:
+        main.append(workshop_bar(app, room, poller(), query, room_state.version if room_state else 0))
     main.append(app)
     return template, main, sidebar, app
 

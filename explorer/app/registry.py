@@ -46,15 +46,25 @@ class ViewState(param.Parameterized):
         """What this view adds to the session's link: its own latents (a, b, c) and settings."""
         return Link()
 
+    def release(self) -> None:
+        """Stop following the session (a state replaced by another drops the watchers it set on it)."""
+        for what in self.session.param.watchers.values():
+            for watchers in what.values():
+                for watcher in list(watchers):
+                    if getattr(watcher.fn, "__self__", None) is self:
+                        self.session.param.unwatch(watcher)
+
 
 @dataclass(frozen=True)
 class ViewSpec:
-    """One view: its name in the link (`?view=name`), its tab title, its state class and its panel view."""
+    """One view: its name in the link (`?view=name`), its tab title, its state class, its panel view,
+    and why a workshop should look at it (one or two sentences, shown above the view)."""
 
     name: str
     title: str
     state: type[ViewState]
     view: Callable[[ViewState], Any]
+    why: str = ""
 
     def build(self, session: Session, link: Link | None = None) -> Any:
         """The panel view for `session`, with its state as `link` describes it (None: a fresh one)."""

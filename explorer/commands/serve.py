@@ -1,7 +1,7 @@
 """`latent-explorer serve`: the explorer as a Panel server, one independent state per browser tab.
 
-For a workshop or an open demo (see docs/hosting.md): --num-procs, --public, --max-sessions,
---session-expiry, --idle-timeout, --basic-auth or --oauth-provider, and GET /health for the proxy.
+For a workshop or an open demo (see docs/hosting.md): --workshop (presenter mode), --num-procs, --public,
+--max-sessions, --session-expiry, --idle-timeout, --basic-auth or --oauth-provider, and GET /health.
 """
 
 from __future__ import annotations
@@ -82,6 +82,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hosting.add_argument("--max-upload-mb", type=float, default=None, metavar="MIB",
                          help=f"largest image upload (default: {PUBLIC_UPLOAD_BYTES // 2**20} with --public, else 10)")
     hosting.add_argument("--admin", action="store_true", help="serve Panel's admin dashboard at /admin")
+    hosting.add_argument(
+        "--workshop", action="store_true",
+        help="presenter mode: prints a presenter link (with a secret token) and a participant link; participants' "
+             "pages follow the presenter's view, pack and latents until they choose to explore on their own",
+    )
 
     access = parser.add_argument_group("access (Panel's auth; secrets may come from PANEL_* environment variables)")
     access.add_argument("--basic-auth", default=None, metavar="PASSWORD|FILE.json",
@@ -172,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
 
     from explorer.app.hosting import configure_hosting
     from explorer.app.main import create_app, warm_up
+    from explorer.app.workshop import PRESENTER_KEY
     from explorer.devices import resolve_device
     from explorer.resources import PackUnavailable, configure, resources_for
 
@@ -187,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     configure_hosting(limits)
+    room = _open_room() if args.workshop else None
     configure(default_pack=args.pack, device=args.device, batch_window_ms=args.batch_window_ms)
     # Before the worker processes fork, torch must not have started a thread pool: a forked
     # copy of one hangs. One thread here; each worker sets its own count after the fork.
@@ -231,10 +238,15 @@ def run(args: argparse.Namespace) -> int:
     if processes > 1:  # from here on, this is one of the worker processes
         _exit_with_parent(parent)
         torch.set_num_threads(threads)
+    if room is not None:
+        _poll_room(server.io_loop)
     # Printed only once the socket is bound: tests and scripts wait for this line.
     if _first_worker():
-        print(f"Latent Explorer at http://{address or 'localhost'}:{server.port}{server.prefix}/"
-              + (f" ({processes} processes)" if processes > 1 else ""), flush=True)
+        base = f"http://{address or 'localhost'}:{server.port}{server.prefix}/"
+        if room is not None:
+            print(f"Presenter link (keep it to yourself): {base}?{PRESENTER_KEY}={room.token}\n"
+                  f"Participant link: {base}", flush=True)
+        print(f"Latent Explorer at {base}" + (f" ({processes} processes)" if processes > 1 else ""), flush=True)
         if not args.no_show:
             server.io_loop.add_callback(server.show, "/")
     server.start()
@@ -245,6 +257,35 @@ def run(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _open_room():
+    """Presenter mode's room in a fresh private run folder, made before the workers fork (they all
+    share it) and removed when the process that made it ends."""
+    import atexit
+    import shutil
+    import signal
+    import tempfile
+
+    from explorer.app.workshop import Workshop, configure_workshop
+
+    folder = tempfile.mkdtemp(prefix="latent-explorer-workshop-")
+    maker = os.getpid()
+    atexit.register(lambda: os.getpid() == maker and shutil.rmtree(folder, ignore_errors=True))
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # a plain `kill` must clean up too
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    room = Workshop.create(folder)
+    configure_workshop(room)
+    return room
+
+
+def _poll_room(io_loop) -> None:
+    """Start this worker's one room poller on its event loop."""
+    from tornado.ioloop import PeriodicCallback
+
+    from explorer.app.workshop import POLL_MS, poller
+
+    io_loop.add_callback(lambda: PeriodicCallback(poller().tick, POLL_MS).start())
 
 
 def _restart_on_the_system_allocator() -> None:

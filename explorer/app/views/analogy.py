@@ -156,4 +156,8 @@ class AnalogyView(pn.viewable.Viewer):
         return self._layout
 
 
-VIEW = ViewSpec("analogy", "Analogy (J-diagram)", AnalogyState, AnalogyView)
+VIEW = ViewSpec("analogy", "Analogy (J-diagram)", AnalogyState, AnalogyView, why=(
+    "Read it as an analogy: A is to B as C is to the bottom-right corner, B + C − A. Look for the symmetry: the "
+    "change down the left column should come back down the right one, and the change along the top row along the "
+    "bottom one; where it does, the model has learned that change as a direction that works anywhere."
+))

@@ -124,4 +124,9 @@ class AttributesView(pn.viewable.Viewer):
         return self._layout
 
 
-VIEW = ViewSpec("attributes", "Attributes lab", AttributesState, AttributesView)
+VIEW = ViewSpec("attributes", "Attributes lab", AttributesState, AttributesView, why=(
+    "An attribute vector is the mean latent of the images with the attribute minus that of the images without. "
+    "Compare plain with balanced: a plain vector also carries whatever comes along with the attribute in the data "
+    "(its confounders), a balanced one averages them out; the AUC says how well the direction alone tells the "
+    "attribute apart."
+))

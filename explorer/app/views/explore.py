@@ -273,4 +273,8 @@ class ExploreView(pn.viewable.Viewer):
         return self._layout
 
 
-VIEW = ViewSpec("explore", "Explore", ExploreState, ExploreView)
+VIEW = ViewSpec("explore", "Explore", ExploreState, ExploreView, why=(
+    "Move one slider and watch one feature change while the rest of the picture stays: an attribute vector is a "
+    "direction in latent space. Keep an eye on the norm under the picture: far from the prior's typical norm the "
+    "decoder meets latents it never saw in training, and the pictures fall apart."
+))

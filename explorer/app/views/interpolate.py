@@ -143,4 +143,8 @@ class InterpolateView(pn.viewable.Viewer):
         return self._layout
 
 
-VIEW = ViewSpec("interpolate", "Interpolate", InterpolateState, InterpolateView)
+VIEW = ViewSpec("interpolate", "Interpolate", InterpolateState, InterpolateView, why=(
+    "Compare the middle frames of the two strips: lerp's fade and blur, slerp's stay sharp. The plot says why: "
+    "lerp's norm sags between the endpoints (the tent-pole), far below the dashed line where the prior's samples "
+    "live, while slerp's stays on it."
+))

@@ -158,4 +158,8 @@ class MineView(pn.viewable.Viewer):
         return self._layout
 
 
-VIEW = ViewSpec("mine", "MINE grid", MineState, MineView)
+VIEW = ViewSpec("mine", "MINE grid", MineState, MineView, why=(
+    "The centre is where you are; its neighbours are real held-out images, the cells between them blends. Look "
+    "for dead zones: cells that go grey or mushy between two sharp neighbours, where no training image lies; "
+    "hop into one and see how far it reaches."
+))

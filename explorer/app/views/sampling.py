@@ -198,4 +198,9 @@ class SamplingView(pn.viewable.Viewer):
         return self._layout
 
 
-VIEW = ViewSpec("sampling", "Sampling", SamplingState, SamplingView)
+VIEW = ViewSpec("sampling", "Sampling", SamplingState, SamplingView, why=(
+    "Prior samples show what the model makes of the whole prior, dead zones and all; MaGNET and polarity redraw "
+    "from a pool of prior samples weighted by how much the decoder stretches each one. Watch the effective sample "
+    "size (ESS): it says how many pool samples really count, and a low one means a few dominate and the grid "
+    "repeats itself."
+))
