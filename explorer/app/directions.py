@@ -7,6 +7,7 @@ and the per-user store of the user's own directions.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,9 +108,27 @@ def locked(vector: np.ndarray, resources, locks: tuple[str, ...]) -> np.ndarray:
     return unit * np.linalg.norm(vector)  # float64: a locked judge's drag stays at round-off, ~1e-16
 
 
-def map_coords(resources) -> np.ndarray:
-    """The held-out latents on their two principal directions (N, 2), once per process."""
-    return resources._cached(("map", "PCA"), lambda: pca_2d(_latents(resources)))
+def map_methods() -> list[str]:
+    """The 2-D projections on offer: PCA, and UMAP when umap-learn is installed."""
+    # find_spec, not import: importing umap compiles numba code for many seconds
+    return ["PCA", "UMAP"] if importlib.util.find_spec("umap") is not None else ["PCA"]  # pip install ...[umap]
+
+
+def map_coords(resources, method: str = "PCA") -> np.ndarray:
+    """The held-out latents in 2-D (N, 2) by PCA or UMAP, once per process."""
+    if method not in map_methods():
+        raise ValueError(f"no map projection {method!r}; choose from {', '.join(map_methods())}")
+
+    def compute() -> np.ndarray:
+        latents = _latents(resources)
+        if method == "PCA":
+            return pca_2d(latents)
+        import umap
+
+        neighbours = max(2, min(15, len(latents) - 1))
+        return np.asarray(umap.UMAP(n_neighbors=neighbours, random_state=0).fit_transform(latents), np.float64)
+
+    return resources._cached(("map", method), compute)
 
 
 def map_thumbnails(resources) -> list[str]:
@@ -124,11 +143,11 @@ def map_thumbnails(resources) -> list[str]:
     return resources._cached(("map-thumbnails",), compute)
 
 
-def atlas(resources, cells: int = ATLAS_CELLS) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+def atlas(resources, method: str = "PCA", cells: int = ATLAS_CELLS) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """The map's grid cells tiled with the decoded mean latent of their points: an RGBA image
     (transparent where a cell is empty) and its bounds (left, bottom, right, top) on the map."""
     def compute():
-        grid = grid_cells(map_coords(resources), cells)
+        grid = grid_cells(map_coords(resources, method), cells)
         means, filled = cell_means(_latents(resources), grid)
         h, w, c = resources.image_shape
         tiles = np.zeros((cells * cells, h, w, 4), np.uint8)
@@ -138,4 +157,4 @@ def atlas(resources, cells: int = ATLAS_CELLS) -> tuple[np.ndarray, tuple[float,
         image = tiles.reshape(cells, cells, h, w, 4).transpose(0, 2, 1, 3, 4).reshape(cells * h, cells * w, 4)
         return image, grid.bounds
 
-    return resources._cached(("atlas", cells), compute)
+    return resources._cached(("atlas", method, cells), compute)

@@ -13,5 +13,6 @@ VIEWS = Registry.from_modules(__name__, [
     "mine",
     "attributes",
     "sampling",
+    "map",
 ])
 
