@@ -72,6 +72,8 @@ class ExploreState(ViewState):
         session.param.watch(self._follow_session, "latent")
         session.param.watch(self._direction_saved, "saved_direction")
         self.focus = self.focus or (self.attributes[0] if self.attributes else "")
+        if session.saved_direction:  # made on the Map before this view was first opened
+            self.add_own(session.saved_direction)
         self.update_effects()
 
     @staticmethod
