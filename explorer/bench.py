@@ -31,6 +31,7 @@ SECTIONS: dict[str, str] = {
     "samplers": "explorer.benchmarks.samplers",
     "serve": "explorer.benchmarks.serve",
     "browser": "explorer.benchmarks.browser",
+    "map": "explorer.benchmarks.map",
 }
 REPORT_FORMAT = 1
 T = TypeVar("T")
