@@ -256,6 +256,8 @@ class ExploreState(ViewState):
     @param.depends("attributes", "directions", watch=True)
     def _drop_strengths_without_slider(self) -> None:
         """A slider that is removed no longer moves the picture."""
+        if self.focus not in self.sliders:  # the side effects follow a slider that is still there
+            self.focus = self.sliders[0] if self.sliders else ""
         kept = {name: value for name, value in self.strengths.items() if name in self.sliders}
         if kept != self.strengths:
             self.strengths = kept

@@ -17,6 +17,7 @@ from explorer.app import directions as shared
 from explorer.app.plots import hv
 from explorer.app.registry import ViewSpec, ViewState
 from explorer.app.session import Session
+from explorer.app.urlstate import Link
 from explorer.directions_store import DirectionsError
 from explorer.latent.directions import custom_direction
 from explorer.latent.projection import nearest_point, points_in_polygon
@@ -44,6 +45,19 @@ class MapState(ViewState):
         super().__init__(session, **params)
         self.param.method.objects = shared.map_methods()
         self.param.color_by.objects = [NO_COLOUR] + self.resources.label_names()
+
+    @classmethod
+    def from_link(cls, session: Session, link: Link) -> MapState:
+        """The link's projection and colouring, where the pack has them (others are dropped)."""
+        state = cls(session)
+        if link.settings.get("proj") in state.param.method.objects:
+            state.method = link.settings["proj"]
+        if link.settings.get("colour") in state.param.color_by.objects:
+            state.color_by = link.settings["colour"]
+        return state
+
+    def to_link(self) -> Link:
+        return Link(settings={"proj": self.method, "colour": self.color_by})
 
     @property
     def coords(self) -> np.ndarray:
