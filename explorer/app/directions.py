@@ -123,10 +123,14 @@ def map_coords(resources, method: str = "PCA") -> np.ndarray:
         latents = _latents(resources)
         if method == "PCA":
             return pca_2d(latents)
+        import warnings
+
         import umap
 
         neighbours = max(2, min(15, len(latents) - 1))
-        return np.asarray(umap.UMAP(n_neighbors=neighbours, random_state=0).fit_transform(latents), np.float64)
+        with warnings.catch_warnings():  # "n_jobs overridden by setting random_state": wanted, for a stable map
+            warnings.simplefilter("ignore", UserWarning)
+            return np.asarray(umap.UMAP(n_neighbors=neighbours, random_state=0).fit_transform(latents), np.float64)
 
     return resources._cached(("map", method), compute)
 

@@ -186,3 +186,16 @@ def test_beyond_the_scatter_limit_the_points_are_rasterised():
     from bokeh.models import GlyphRenderer, Image
 
     assert any(isinstance(r.glyph, Image) for r in rendered.select({"type": GlyphRenderer}))
+
+
+def test_umap_is_offered_only_when_umap_learn_is_installed(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "umap" else real(name, *a))
+    assert shared.map_methods() == ["PCA"]
+
+
+def test_an_unknown_projection_is_refused_with_the_choices(resources):
+    with pytest.raises(ValueError, match="no map projection 'tSNE'; choose from PCA"):
+        shared.map_coords(resources, "tSNE")

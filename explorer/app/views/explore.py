@@ -53,14 +53,14 @@ class ExploreState(ViewState):
     def __init__(self, session: Session, **params):
         self._requested = self._shown = 0  # render tickets: a late picture never replaces a newer one
         self._locked: dict[tuple, object] = {}  # (slider, method, locks) -> vector, or the ValueError
+        self._unsupervised = {d.key: d for d in shared.unsupervised_directions(session.resources)}
+        self._own: dict[str, np.ndarray] = {}
         super().__init__(session, **params)
         names = self.resources.attribute_names
         self.param.attributes.objects = names
         if not self.attributes:
             self.attributes = self.resources.common_attributes(3)
         self.methods = {name: self.default_method(name) for name in names}
-        self._unsupervised = {d.key: d for d in shared.unsupervised_directions(self.resources)}
-        self._own: dict[str, np.ndarray] = {}
         self.store = shared.direction_store(self.resources)
         self._load_own()
         self.param.locks.objects = shared.judged_labels(self.resources)
@@ -156,6 +156,9 @@ class ExploreState(ViewState):
         masks = self.resources.masks
         latents = np.asarray(self.resources.index.latents, dtype=np.float64)
         try:
+            if self.group_a is None or self.group_b is None:
+                raise ValueError(f"pack {self.resources.name!r} has no labels to make groups from; "
+                                 "lasso two groups on the Map instead")
             if self.group_a == self.group_b:
                 raise ValueError(f"groups A and B are both {self.group_a!r}; pick two different labels")
             made = custom_direction(latents[masks[self.group_a]], latents[masks[self.group_b]])

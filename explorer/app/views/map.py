@@ -59,6 +59,12 @@ class MapState(ViewState):
     def to_link(self) -> Link:
         return Link(settings={"proj": self.method, "colour": self.color_by})
 
+    @param.depends("method", watch=True)
+    def _say_umap_takes_a_while(self) -> None:
+        if self.method == "UMAP":
+            self.session.notify("UMAP is computed once per server process; the first time takes from seconds "
+                                "to a couple of minutes (numba compiles it).")
+
     @property
     def coords(self) -> np.ndarray:
         """(N, 2) map coordinates of the index's rows."""
