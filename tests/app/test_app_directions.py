@@ -199,3 +199,15 @@ def test_umap_is_offered_only_when_umap_learn_is_installed(monkeypatch):
 def test_an_unknown_projection_is_refused_with_the_choices(resources):
     with pytest.raises(ValueError, match="no map projection 'tSNE'; choose from PCA"):
         shared.map_coords(resources, "tSNE")
+
+
+def test_the_maps_hover_shows_each_points_thumbnail(resources):
+    from bokeh.models import HoverTool
+
+    thumbnails = shared.map_thumbnails(resources)
+    assert len(thumbnails) == len(resources.ids) and all(t.startswith("data:image/jpeg;base64,") for t in thumbnails)
+    coords = shared.map_coords(resources)
+    plot = hv.render(points_element(coords, [""] * len(coords), resources.ids, thumbnails, "none"))
+    hovers = [tool for tool in plot.tools if isinstance(tool, HoverTool)]
+    assert len(hovers) == 1 and '<img src="@thumb"' in hovers[0].tooltips
+    assert list(plot.renderers[0].data_source.data["thumb"]) == thumbnails

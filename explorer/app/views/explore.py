@@ -341,8 +341,8 @@ class ExploreView(pn.viewable.Viewer):
                       self._side_effects_panel()),
             pn.Column(
                 chooser, direction_chooser, self.slider_column, reset, pn.layout.Divider(),
-                self._own_direction_panel(), pn.layout.Divider(),
-                pn.Row(random, upload), gallery,
+                pn.Row(random, upload), gallery, pn.layout.Divider(),
+                self._own_direction_panel(),
                 sizing_mode="stretch_width", max_width=560,
             ),
             sizing_mode="stretch_width",
