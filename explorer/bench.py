@@ -32,6 +32,7 @@ SECTIONS: dict[str, str] = {
     "serve": "explorer.benchmarks.serve",
     "browser": "explorer.benchmarks.browser",
     "import": "explorer.benchmarks.import_pack",
+    "map": "explorer.benchmarks.map",
 }
 REPORT_FORMAT = 1
 T = TypeVar("T")

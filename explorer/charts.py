@@ -170,6 +170,17 @@ def dimension_chart(report: Mapping) -> hv.Overlay:
 
 
 
+def side_effect_bars(effects: Sequence, focus: str, locks: list[str]) -> hv.Layout:
+    """Two bar charts of the focus slider's drag per unit step: AtDot (cosine) and logistic (Δ logit)."""
+    charts = []
+    for kind, axis in (("atdot", "AtDot drag (cosine)"), ("logistic", "logistic drag (Δ logit)")):
+        rows = [(e.label, "locked" if e.label in locks else "free", e.drag) for e in effects if e.kind == kind]
+        charts.append(hv.Bars(rows, ["label", "lock"], axis).opts(
+            title=f"{kind}: side effects of {focus or 'no slider'} per unit step", height=220, responsive=True,
+            toolbar=None, xrotation=60, multi_level=False, show_legend=False,
+            color=hv.dim("lock").categorize({"free": BLUE, "locked": REFERENCE})))
+    return hv.Layout(charts).cols(1)
+
 
 def figure(chart: hv.core.Dimensioned):
     """`chart` as a matplotlib Figure, with the options the page's Bokeh rendering uses."""

@@ -25,6 +25,7 @@ class Session(param.Parameterized):
     message = param.String(default="")
     level = param.Selector(default="info", objects=["info", "warning", "error"])
     link_version = param.Integer(default=0, doc="bumped whenever the link should be rewritten")
+    saved_direction = param.String(default="", doc="the user's own direction a view saved last (Explore adds its slider)")
 
     def __init__(self, resources: PackResources, seed: int | None = None, **params):
         self.resources = resources

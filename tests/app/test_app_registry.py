@@ -47,8 +47,13 @@ def change_sampling(state, resources) -> None:
     state.param.update(sampler="polarity", rho=1.5, seed=12, truncation=0.7)
 
 
+def change_map(state, resources) -> None:
+    state.color_by = "digit"
+
+
 # How a user moves away from each view's defaults (a view without an entry is checked as it opens).
-CHANGES = {"interpolate": change_interpolate, "analogy": change_analogy, "sampling": change_sampling}
+CHANGES = {"interpolate": change_interpolate, "analogy": change_analogy, "sampling": change_sampling,
+           "map": change_map}
 
 
 @pytest.mark.parametrize("name", VIEWS.names)

@@ -32,6 +32,8 @@ def _tiny_pack_module():
 def pack_env(tmp_path_factory) -> dict[str, str]:
     module = _tiny_pack_module()
     env = module.build_tiny_pack(tmp_path_factory.mktemp("ui-packs"))
+    # the user's own directions (Explore, Map) go to a folder of the test's, not the real per-user one
+    env["LATENT_EXPLORER_HOME"] = str(tmp_path_factory.mktemp("ui-home"))
     return {**env, "PACK": module.PACK}
 
 

@@ -16,5 +16,6 @@ VIEWS = Registry.from_modules(__name__, [
     "compare",
     "exemplars",
     "diagnostics",
+    "map",
 ])
 
