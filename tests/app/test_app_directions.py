@@ -8,13 +8,13 @@ import json
 
 import numpy as np
 import pytest
-from explorer.app.plots import hv
-from explorer.app.resources import resources_for
 
 from explorer.app import directions as shared
 from explorer.app.session import Session
-from explorer.app.views.explore import OWN, ExploreState, side_effect_bars
+from explorer.app.views.explore import OWN, ExploreState
 from explorer.app.views.map import SCATTER_LIMIT, MapState, MapView, points_element, shown_points
+from explorer.charts import hv, side_effect_bars
+from explorer.resources import resources_for
 
 
 @pytest.fixture
