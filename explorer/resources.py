@@ -271,6 +271,11 @@ class PackResources:
         """The labels a balanced vector for `attribute` is balanced over unless the user says."""
         return attributes.default_confounders(self.masks, attribute)
 
+    def once(self, key: tuple, compute):
+        """compute() once per process for `key` (concurrent callers of one key wait for the first),
+        for what the views derive from the pack and every session shares."""
+        return self._computed.get(key, compute)
+
     # ----------------------------------------------------------------- vectors
     def attribute_vector(self, attribute: str, method: str = "plain") -> np.ndarray:
         """The attribute's direction (float32), computed once per process: from the training split

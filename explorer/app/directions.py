@@ -73,14 +73,14 @@ def unsupervised_directions(resources) -> list[NamedDirection]:
                 named.append(NamedDirection(f"{prefix}{i}", name.display, (unit * spread).astype(np.float32)))
         return named
 
-    return resources._cached(("unsupervised-directions",), compute)
+    return resources.once(("unsupervised-directions",), compute)
 
 
 def first_layer_weight(resources) -> np.ndarray | None:
     """The weight of the decoder's first linear map from the latent (for SeFa), or None."""
     from explorer.models.directions import first_linear_layer
 
-    return resources._cached(("first-layer",), lambda: first_linear_layer(resources.model).weight)
+    return resources.once(("first-layer",), lambda: first_linear_layer(resources.model).weight)
 
 
 def judges(resources) -> list[Judge]:
@@ -89,7 +89,7 @@ def judges(resources) -> list[Judge]:
         latents = _latents(resources)
         return atdot_judges(latents, resources.masks) + logistic_judges(latents, resources.masks)
 
-    return resources._cached(("judges",), compute)
+    return resources.once(("judges",), compute)
 
 
 def judged_labels(resources) -> list[str]:
@@ -132,7 +132,7 @@ def map_coords(resources, method: str = "PCA") -> np.ndarray:
             warnings.simplefilter("ignore", UserWarning)
             return np.asarray(umap.UMAP(n_neighbors=neighbours, random_state=0).fit_transform(latents), np.float64)
 
-    return resources._cached(("map", method), compute)
+    return resources.once(("map", method), compute)
 
 
 def map_thumbnails(resources) -> list[str]:
@@ -144,7 +144,7 @@ def map_thumbnails(resources) -> list[str]:
         return ["data:image/jpeg;base64," + base64.b64encode(
             jpeg_bytes(grid_image(image[None, None], THUMBNAIL_PX, 0))).decode("ascii") for image in thumbnails]
 
-    return resources._cached(("map-thumbnails",), compute)
+    return resources.once(("map-thumbnails",), compute)
 
 
 def atlas(resources, method: str = "PCA", cells: int = ATLAS_CELLS) -> tuple[np.ndarray, tuple[float, float, float, float]]:
@@ -161,4 +161,4 @@ def atlas(resources, method: str = "PCA", cells: int = ATLAS_CELLS) -> tuple[np.
         image = tiles.reshape(cells, cells, h, w, 4).transpose(0, 2, 1, 3, 4).reshape(cells * h, cells * w, 4)
         return image, grid.bounds
 
-    return resources._cached(("atlas", method, cells), compute)
+    return resources.once(("atlas", method, cells), compute)
