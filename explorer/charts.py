@@ -98,12 +98,15 @@ def grouped_bars(
 
 
 def class_bars(histogram: Mapping, label: str) -> hv.Bars:
-    """The label's distribution among the sampler's draws and among prior draws (empty: no bars)."""
+    """The label's distribution among the sampler's draws, prior draws and (where given) the held-out
+    images (empty: no bars)."""
     if not histogram:
         return hv.Bars([], ["value", "samples"], "fraction").opts(height=280, responsive=True, toolbar=None)
-    series = {group: histogram[group] for group in ("this sampler", "prior")}
-    return grouped_bars(histogram["categories"], series, title=f"{label}: this sampler (blue) vs the prior (grey)",
-                        group="samples", colours={"this sampler": BLUE, "prior": REFERENCE})
+    series = {group: histogram[group] for group in ("this sampler", "prior", "held-out") if group in histogram}
+    title = f"{label}: this sampler (blue) vs the prior (grey)" + (" and held-out images (green)"
+                                                                   if "held-out" in series else "")
+    return grouped_bars(histogram["categories"], series, title=title, group="samples",
+                        colours={"this sampler": BLUE, "prior": REFERENCE, "held-out": PALETTE[2]})
 
 
 def labelled_points(

@@ -147,3 +147,12 @@ const pauseSync = (model, attr, paused) => {
   Object.defineProperty(model.properties[attr], "syncable", { get: () => !paused(), configurable: true });
 };
 """
+
+
+def set_session_location(doc, location) -> None:
+    """Make `location` the session's Location: Panel 1.9 looks a document's Location up in
+    `state._locations` before it builds one from the request (and parses its arguments)."""
+    from panel.io.state import state
+
+    state._locations[doc] = location
+

@@ -23,9 +23,10 @@ from collections.abc import Mapping
 from urllib.parse import parse_qs, urlencode
 
 from panel.io.location import Location
-from panel.io.state import state
 from tornado.httputil import HTTPServerRequest
 from tornado.web import OutputTransform
+
+from explorer.app.panel_internals import set_session_location
 
 MAX_ARGUMENTS = 32
 MAX_KEY_CHARS = 32
@@ -110,8 +111,7 @@ def checked_session_arguments(doc) -> tuple[dict[str, str], str]:
     if isinstance(uri, str):
         # Bokeh's request proxy hands unknown attributes on to Tornado's request: this one shadows it.
         request.uri = uri.split("?", 1)[0].split("#", 1)[0] + (f"?{urlencode(query)}" if query else "")
-    # Panel 1.9 looks a document's Location up here before it builds one from the request.
-    state._locations[doc] = CheckedLocation.from_request(request)
+    set_session_location(doc, CheckedLocation.from_request(request))
     return query, note
 
 

@@ -289,7 +289,7 @@ def test_polarity_sampling_reports_its_ess_and_warns_when_it_is_low(session):
     sampling = SamplingState(session, sampler="polarity", rho=0.0, size=3)
     assert sampling.ess == pytest.approx(256) and sampling.ess_warning == ""
     sampling.rho = 3.0
-    assert sampling.ess < 18 and "Low effective sample size" in sampling.ess_warning
+    assert sampling.ess < 9 and "is under the 9 latents drawn" in sampling.ess_warning
 
 
 def test_the_class_histogram_compares_the_sampler_with_the_prior(session):
@@ -350,3 +350,14 @@ def test_a_held_out_centre_is_not_placed_again_as_its_own_neighbour(session, res
     mine = MineState(session)
     same = np.all(np.isclose(mine.grid, session.latent, atol=1e-6), axis=-1)
     assert same.sum() == 1 and same[2, 2]
+
+
+def test_the_sampling_view_says_what_each_sampler_targets_and_shows_the_held_out_labels(session):
+    sampling = SamplingState(session, sampler="magnet", label="digit", size=3)
+    assert "singular values" in sampling.description and sampling.k == sampling.resources.pool.default_k
+    assert set(sampling.histogram) >= {"this sampler", "prior", "held-out"}
+    assert sum(sampling.histogram["held-out"]) == pytest.approx(1.0)
+    sampling.k = 1 if sampling.k != 1 else 2  # another top-k is another target
+    assert sampling.description != "" and sampling.to_link().settings["k"] == str(sampling.k)
+    sampling.sampler = "uniform-manifold"
+    assert sampling.ess is not None and "prior" in sampling.description.lower()

@@ -191,3 +191,20 @@ def test_bokehjs_sends_a_change_only_for_a_property_whose_syncable_getter_says_s
     assert re.search(r"get syncable\(\) \{\s*return !this\.internal;", js)  # a getter on the prototype
     assert re.search(r"_push_changes\(changes, sync\) \{.*?if \(prop\.syncable\) \{", js, re.DOTALL)
     assert 'Object.defineProperty(model.properties[attr], "syncable"' in PAUSE_SYNC_JS
+
+
+def test_panel_takes_a_documents_location_from_state_locations_before_building_one():
+    from bokeh.document import Document
+    from panel.io.location import Location
+    from panel.io.state import set_curdoc, state
+
+    from explorer.app.panel_internals import set_session_location
+
+    doc, location = Document(), Location(search="?view=mine")
+    set_session_location(doc, location)
+    try:
+        with set_curdoc(doc):
+            assert state.location is location
+    finally:
+        state._locations.pop(doc, None)
+

@@ -12,15 +12,19 @@ from explorer.app.registry import ViewSpec, ViewState
 from explorer.app.session import Session
 from explorer.app.urlstate import Link
 from explorer.charts import class_bars
-from explorer.latent.sampling import sample_prior
+from explorer.latent.sampling import SAMPLERS, sample_prior, sampler_description
+from explorer.pool import sampler_draw
 
 
 class SamplingState(ViewState):
     """A grid of samples from the prior (optionally truncated), MaGNET or polarity; with ESS."""
 
-    sampler = param.Selector(default="prior", objects=["prior", "magnet", "polarity"])
+    sampler = param.Selector(default="prior", objects=list(SAMPLERS))
     truncation = param.Number(default=None, bounds=(0.1, 4.0), step=0.1, allow_None=True)
     rho = param.Number(default=-0.5, bounds=(-3.0, 3.0), step=0.1)
+    k = param.Integer(default=None, allow_None=True, bounds=(1, None),
+                      doc="top-k singular values of the volume (None: the pool's default)")
+    description = param.String(default="", doc="what the chosen sampler draws, in words")
     size = param.Integer(default=6, bounds=(2, 10), doc="grid side")
     tile = param.Integer(default=64, bounds=(32, 160))
     seed = param.Integer(default=0)
@@ -32,34 +36,47 @@ class SamplingState(ViewState):
 
     def __init__(self, session: Session, **params):
         super().__init__(session, **params)
+        pool = self.resources.pool
+        if pool is not None:
+            self.param.k.bounds = (1, self.resources.latent_dim)
+            if self.k is None:
+                self.k = int(pool.default_k)
         labels = self.resources.label_names()
         self.param.label.objects = labels
         if self.label is None and labels:
             self.label = max(labels, key=self.resources.label_entropy)
         self.compute()
 
-    def latents(self, count: int) -> tuple[np.ndarray, float | None]:
-        """`count` latents from the chosen sampler, and the ESS of its pool weights (None for prior)."""
+    def draw(self, count: int) -> tuple[np.ndarray, float | None, str]:
+        """`count` latents from the chosen sampler, the ESS of the draw (None for prior) and a warning
+        in words when that ESS is under `count` (explorer.pool.sampler_draw)."""
         r = self.resources
         if self.sampler == "prior":
-            return sample_prior(r.prior, count, r.latent_dim, self.seed, self.truncation), None
+            return sample_prior(r.prior, count, r.latent_dim, self.seed, self.truncation), None, ""
         pool = r.pool
         if pool is None:
             raise ValueError(r.pool_problem)
-        latents, ess = pool.draw(self.sampler, count, self.seed, self.rho)
-        return latents, float(ess)
+        drawn = sampler_draw(pool, self.sampler, count, self.seed, self.rho, self.k)
+        return drawn.latents, float(drawn.ess), drawn.warning
 
-    @param.depends("sampler", "truncation", "rho", "size", "tile", "seed", "label", watch=True)
+    def latents(self, count: int) -> tuple[np.ndarray, float | None]:
+        """`count` latents from the chosen sampler, and the ESS of the draw (None for prior)."""
+        latents, ess, _ = self.draw(count)
+        return latents, ess
+
+    @param.depends("sampler", "truncation", "rho", "k", "size", "tile", "seed", "label", watch=True)
     def compute(self) -> None:
         count = self.size * self.size
+        r = self.resources
+        self.description = sampler_description(self.sampler, self.rho, self.k or r.latent_dim, r.latent_dim, r.prior)
         try:
-            latents, ess = self.latents(count)
+            latents, ess, warning = self.draw(count)
         except ValueError as error:
             self.session.notify(str(error), "warning")
             return
         self.image = self.resources.grid_jpeg(latents.reshape(self.size, self.size, -1), self.tile)
         self.ess = ess
-        self.ess_warning = ess_warning(ess, count, len(self.resources.pool.latents) if ess is not None else 0)
+        self.ess_warning = warning
         if self.label:
             self.histogram = self.class_histogram(max(count, 200))
         self.session.commit()
@@ -74,6 +91,7 @@ class SamplingState(ViewState):
             "categories": names,
             "this sampler": r.predicted_distribution(mine, codes, len(names)),
             "prior": r.predicted_distribution(prior, codes, len(names)),
+            "held-out": np.bincount(codes, minlength=len(names)) / max(1, len(codes)),
         }
 
     def png(self) -> bytes:
@@ -91,6 +109,8 @@ class SamplingState(ViewState):
 
     def to_link(self) -> Link:
         settings = {"sampler": self.sampler, "rho": f"{self.rho:g}", "seed": str(self.seed)}
+        if self.k is not None and self.resources.pool is not None and self.k != self.resources.pool.default_k:
+            settings["k"] = str(self.k)
         if self.truncation is not None:
             settings["trunc"] = f"{self.truncation:g}"
         return Link(settings=settings)
@@ -113,20 +133,13 @@ def sampling_settings(settings: dict[str, str]) -> dict:
         out["seed"] = int(settings["seed"]) % 100_000
     except (KeyError, ValueError):
         pass
+    try:
+        k = int(settings["k"])
+        if 1 <= k <= 4096:
+            out["k"] = k
+    except (KeyError, ValueError):
+        pass
     return out
-
-
-def ess_warning(ess: float | None, drawn: int, pool_size: int) -> str:
-    """A warning when the weights leave too few effective samples for the draw to follow them."""
-    if ess is None:
-        return ""
-    if ess < 2 * drawn:
-        return (
-            f"Low effective sample size: {ess:.0f} of a pool of {pool_size}, under twice the {drawn} drawn. "
-            "These samples are the pool's few heaviest latents, not a fair draw from the target; "
-            "move ρ toward 0 or build a larger pool."
-        )
-    return ""
 
 
 class SamplingView(pn.viewable.Viewer):
@@ -149,6 +162,10 @@ class SamplingView(pn.viewable.Viewer):
                              "value")
         truncation.param.watch(lambda event: truncate.value and setattr(state, "truncation", event.new),
                                "value_throttled")
+        k = pn.widgets.IntSlider.from_param(state.param.k, label="Top-k singular values", throttled=True, width=220,
+                                            start=1, end=state.resources.latent_dim, css_classes=["top-k"],
+                                            disabled=pn.bind(lambda name: name == "prior", state.param.sampler),
+                                            visible=state.resources.pool is not None)
         rho = pn.widgets.FloatSlider.from_param(state.param.rho, label="Polarity ρ (< 0: quality, > 0: diversity)",
                                                 throttled=True, width=280, css_classes=["rho"],
                                                 disabled=pn.bind(lambda name: name != "polarity", state.param.sampler))
@@ -166,14 +183,9 @@ class SamplingView(pn.viewable.Viewer):
         problem = state.resources.pool_problem
         self._layout = pn.Column(
             pn.pane.Alert(page_text(problem), alert_type="warning", visible=bool(problem), css_classes=["pool-problem"]),
-            pn.pane.Markdown(
-                "**prior**: plain draws (optionally truncated). **magnet**: MaGNET (Humayun et al. 2022) "
-                "reweights a precomputed pool of prior draws by decoder volume so outputs are uniform on the "
-                "learned manifold. **polarity**: weights volume^ρ; ρ < 0 favours modes (quality), ρ > 0 "
-                "anti-modes (diversity). Pool methods report their effective sample size (ESS)."
-            ),
+            pn.pane.Markdown(state.param.description, css_classes=["sampler-description"]),
             pn.Row(sampler, again, size),
-            pn.Row(truncate, truncation, rho),
+            pn.Row(truncate, truncation, rho, k),
             self.ess, self.warning,
             pn.Row(pn.Column(self.grid, download("Download PNG", "samples.png", state.png)),
                    pn.Column(label, self.bars,
@@ -189,7 +201,9 @@ class SamplingView(pn.viewable.Viewer):
         if ess is None:
             return f"Sampler **{state.sampler}**: independent prior draws (no weights, no ESS)."
         pool = len(state.resources.pool.latents)
-        return f"Sampler **{state.sampler}**: effective sample size **{ess:.0f}** of a pool of {pool}."
+        drawn = state.size * state.size
+        return (f"Sampler **{state.sampler}**: effective sample size **{ess:.0f}** for this draw of {drawn} "
+                f"(a pool of {pool}).")
 
     def _bars(self, histogram: dict):
         return class_bars(histogram, self.state.label)
