@@ -99,3 +99,15 @@ def test_the_on_manifold_meter_moves_with_the_explore_picture(page):
     while meter.inner_text().strip() == before and time.monotonic() < deadline:
         time.sleep(0.2)
     assert meter.inner_text().strip() != before
+
+
+def test_the_map_draws_every_held_out_image_of_the_emoji_pack(page):
+    from test_ui_map import SCATTER_SIZES  # tests/ui is on the path of its own modules
+
+    from explorer.packs import Pack
+
+    count = len(Pack("emoji", REPO_ROOT / "assets" / "emoji", REPO_ROOT / "indexes" / "emoji").index)
+    page.goto(f"{page.base_url}?pack=emoji&view=map")
+    page.locator(".latent-map canvas").first.wait_for(timeout=60_000)
+    page.wait_for_function(f"() => ({SCATTER_SIZES})().length > 0", timeout=60_000)
+    assert page.evaluate(SCATTER_SIZES) == [count] and count > 100
