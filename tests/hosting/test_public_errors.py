@@ -108,14 +108,14 @@ def test_bad_uploads_name_the_file_and_no_path(tiny_pack, public):
 
 
 def test_a_view_that_cannot_be_built_says_so_without_the_path_in_its_error(tiny_pack, public, monkeypatch, caplog):
-    import explorer.app.mine
+    from explorer.app.views.mine import MineView
 
     hidden = Path(REPO_ROOT) / "secret" / "mine.cfg"
 
     def fails(*args, **kwargs):
         raise FileNotFoundError(2, "No such file or directory", str(hidden))
 
-    monkeypatch.setattr(explorer.app.mine, "MineView", fails)
+    monkeypatch.setattr(MineView, "__init__", fails)
     with caplog.at_level("WARNING"):
         app = open_app({"pack": tiny_pack, "view": "mine"})
         text = shown(app)
@@ -126,7 +126,7 @@ def test_a_view_that_cannot_be_built_says_so_without_the_path_in_its_error(tiny_
 
 
 def test_a_server_without_packs_says_so_without_its_folders(tmp_path, monkeypatch, public, caplog):
-    from explorer.app import resources
+    from explorer import resources
     from explorer.app.main import create_app
 
     monkeypatch.setenv("LATENT_EXPLORER_ASSETS", str(tmp_path / "assets"))
