@@ -52,7 +52,8 @@ def first_linear_layer(model: ExplorableModel | nn.Module) -> FirstLayer:
     non-linearity. The matrix is read off the traced outputs: column i is out(e_i) - out(0).
     """
     inner = model.model if isinstance(model, ExplorableModel) else model
-    if isinstance(inner, torch.jit.ScriptModule):
+    if isinstance(inner, torch.jit.ScriptModule) or any(isinstance(part, torch.jit.ScriptModule)
+                                                        for part in getattr(inner, "modules", list)()):
         return FirstLayer(None, "a TorchScript model: its layers cannot be traced")
     if not isinstance(inner, nn.Module):
         return FirstLayer(None, f"a {type(inner).__name__}, not a torch module: its layers cannot be traced")

@@ -83,7 +83,9 @@ class CuttableProxy:
 def proxied(tiny_pack_env, tiny_pack_name):
     """(the server's URL through the proxy, the proxy)."""
     proxy = CuttableProxy()
-    options = ("--session-expiry", str(SESSION_EXPIRY_MINUTES), "--allow-websocket-origin", f"127.0.0.1:{proxy.port}")
+    # --server-decode: these tests are about the Bokeh websocket, which alone carries the session.
+    options = ("--session-expiry", str(SESSION_EXPIRY_MINUTES), "--allow-websocket-origin", f"127.0.0.1:{proxy.port}",
+               "--server-decode")
     with served(tiny_pack_name, tiny_pack_env, options) as server:
         proxy.target_port = urlparse(server.url).port
         try:

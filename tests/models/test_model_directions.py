@@ -126,3 +126,23 @@ def test_round_trip_latents_are_encode_of_decode(model):
 def test_round_trip_latents_of_the_wrong_size_are_refused(model):
     with pytest.raises(ValueError, match=r"latents must have shape \(N, 5\), got \(2, 3\)"):
         round_trip_latents(ExplorableModel(model), np.zeros((2, 3)))
+
+
+def test_a_wrapped_torchscript_decoder_has_no_first_layer_and_says_why():
+    import torch
+    from torch import nn
+
+    from explorer.models.directions import first_linear_layer
+
+    class Wrapper(nn.Module):
+        latent_dim = 3
+
+        def __init__(self):
+            super().__init__()
+            self.scripted = torch.jit.script(nn.Sequential(nn.Linear(3, 4)))
+
+        def decode(self, z):
+            return self.scripted(z)
+
+    found = first_linear_layer(Wrapper())
+    assert found.weight is None and "TorchScript" in found.reason

@@ -218,4 +218,8 @@ class CompareView(pn.viewable.Viewer):
         return self._layout
 
 
-VIEW = ViewSpec("compare", "Compare", CompareState, CompareView)
+VIEW = ViewSpec("compare", "Compare", CompareState, CompareView, why=(
+    "The same three images through two models, or through one model at two points of its training: where the "
+    "grids differ, the models have learned different spaces. A smooth J-diagram on one side and a patchy one on "
+    "the other is the paper's reference visualisation at work."
+))

@@ -67,4 +67,8 @@ class DiagnosticsView(pn.viewable.Viewer):
         return self._layout
 
 
-VIEW = ViewSpec("diagnostics", "Diagnostics", DiagnosticsState, DiagnosticsView)
+VIEW = ViewSpec("diagnostics", "Diagnostics", DiagnosticsState, DiagnosticsView, why=(
+    "How much of the prior the encoded images really fill: a prior sample far from every encoded image lands "
+    "where the decoder never learned anything. Dead dimensions and a thin norm shell are why some prior samples "
+    "look like blotches."
+))

@@ -174,4 +174,7 @@ class ExemplarsView(pn.viewable.Viewer):
         return self._layout
 
 
-VIEW = ViewSpec("exemplars", "Exemplars", ExemplarsState, ExemplarsView)
+VIEW = ViewSpec("exemplars", "Exemplars", ExemplarsState, ExemplarsView, why=(
+    "Averaging a few exemplars gives a concept's latent; A − B + C combines concepts. Compare the decoded result "
+    "with the same sum done on pixels, which only overlays ghosts; the jitter grid shows how stable the result is."
+))

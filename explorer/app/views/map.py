@@ -225,4 +225,7 @@ class MapView(pn.viewable.Viewer):
         return self._layout
 
 
-VIEW = ViewSpec("map", "Map", MapState, MapView)
+VIEW = ViewSpec("map", "Map", MapState, MapView, why=(
+    "Every held-out image as a point: colour it by a label and see whether the label is a region, a direction or "
+    "noise. Click a point to go there; lasso two groups to make the direction between them a slider."
+))
