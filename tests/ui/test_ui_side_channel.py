@@ -8,6 +8,7 @@ import io
 import time
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from explorer.benchmarks.harness import VIEWPORT
