@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+import psutil
+
 
 def _stage(path: Path) -> tuple[int, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,22 +221,12 @@ def _recover(directory: Path) -> None:
     for sibling in directory.parent.glob(f".{glob.escape(directory.name)}.*"):
         suffix = _STAGED if sibling.name.endswith(_STAGED) else _OLD if sibling.name.endswith(_OLD) else None
         pid = sibling.name[len(directory.name) + 2:].split(".", 1)[0]
-        if suffix is None or not pid.isdigit() or _alive(int(pid)):
+        if suffix is None or not pid.isdigit() or psutil.pid_exists(int(pid)):
             continue
         if suffix == _OLD and not directory.exists():
             os.rename(sibling, directory)
         else:
             shutil.rmtree(sibling, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -26,6 +26,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from explorer.atomic import atomic_file
 
 try:
@@ -112,7 +114,7 @@ class RoomStore:
         for path in self.counts_folder.glob("*.json"):
             with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
                 data = json.loads(path.read_text(encoding="utf-8"))
-                if _alive(int(data["pid"])):
+                if psutil.pid_exists(int(data["pid"])):
                     following += int(data["following"])
                     alone += int(data["alone"])
         return Counts(following, alone)
@@ -137,16 +139,6 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     except FileNotFoundError:
         return None
     return stat.st_ino, stat.st_mtime_ns, stat.st_size
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Member:
