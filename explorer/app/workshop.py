@@ -197,7 +197,7 @@ class RoomPoller:
             if state is not None and state.version > self._version:
                 self._version = state.version
                 with self._lock:
-                    followers = [member for member in self._participants.values() if member.following]
+                    followers = [member for member in self._participants.values() if member.following and member.connected()]
                 for member in followers:
                     member.doc.add_next_tick_callback(partial(member.receive, state))
         local = self.local_counts()
@@ -205,7 +205,7 @@ class RoomPoller:
             self.store.write_count(self.pid, local)
             self._written = local
         with self._lock:
-            presenters = list(self._presenters.values())
+            presenters = [member for member in self._presenters.values() if member.connected()]
         if not presenters:
             return
         counts_stamp = self.store.counts_stamp()
