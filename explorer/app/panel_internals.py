@@ -156,3 +156,24 @@ def set_session_location(doc, location) -> None:
 
     state._locations[doc] = location
 
+
+
+def inline_pulled_arrays() -> None:
+    """Make the server's reply to a document pull carry numpy arrays inline (base64), not as buffers.
+
+    BokehJS 3.9 drops a PULL-DOC-REPLY's binary buffers when a reconnection pulls the session's
+    document again (bokeh#15347: "buffer for id=… not found", and the page stays as it was), so a
+    page that reconnects to a session the server had let go never learns it is a new one (see
+    reconnect.py). Bokeh's `pull_doc_reply.create` serializes with `Document.to_json()` (deferred
+    buffers); this replaces it with one that uses `to_json(deferred=False)`. The first pull of a page
+    gets the same document, its arrays a third larger as base64. Idempotent.
+    """
+    from bokeh.protocol.messages.pull_doc_reply import PullDoc, pull_doc_reply
+
+    def create(cls, request_id, document, **metadata) -> pull_doc_reply:
+        header = cls.create_header(request_id=request_id)
+        return cls(header, metadata, PullDoc(doc=document.to_json(deferred=False)))
+
+    create.inlines_arrays = True
+    if not getattr(pull_doc_reply.create, "inlines_arrays", False):
+        pull_doc_reply.create = classmethod(create)

@@ -13,9 +13,12 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
+import numpy as np
 import panel as pn
 from bokeh.document import Document
-from bokeh.models import ImportedStyleSheet
+from bokeh.models import ColumnDataSource, ImportedStyleSheet
+from bokeh.protocol import Protocol
+from bokeh.protocol.messages.pull_doc_reply import pull_doc_reply
 from panel.reactive import Reactive, Syncable
 
 from explorer.app import panel_internals
@@ -208,3 +211,28 @@ def test_panel_takes_a_documents_location_from_state_locations_before_building_o
     finally:
         state._locations.pop(doc, None)
 
+
+
+def _document_with_an_array() -> tuple[Document, np.ndarray]:
+    values = np.arange(1000, dtype=np.float64) / 7
+    doc = Document()
+    doc.add_root(ColumnDataSource(data={"x": values}))
+    return doc, values
+
+
+def test_bokeh_serializes_a_documents_arrays_as_buffers_where_a_repull_loses_them():
+    doc, _ = _document_with_an_array()
+    assert len(doc.to_json().buffers) == 1  # what pull_doc_reply.create sends as a binary buffer
+    assert inspect.signature(pull_doc_reply.create).parameters.keys() >= {"request_id", "document"}
+
+
+def test_an_inlined_pull_reply_has_no_buffers_and_gives_the_same_document():
+    panel_internals.inline_pulled_arrays()
+    panel_internals.inline_pulled_arrays()  # idempotent
+    doc, values = _document_with_an_array()
+    reply = Protocol().create("PULL-DOC-REPLY", "request-1", doc)
+    assert reply.buffers == []
+    pulled = Document()
+    reply.push_to_document(pulled)
+    (source,) = pulled.roots
+    np.testing.assert_array_equal(np.asarray(source.data["x"]), values)

@@ -140,8 +140,6 @@ def test_a_dropped_connection_comes_back_to_the_same_session_and_latent(proxied,
         page.page.context.close()
 
 
-@pytest.mark.skip(reason="regressed when the round's branches were merged (passed on the hardening branch): the page "
-                  "no longer reloads its link after the server let its session go; issue 13 stays open for it")
 def test_a_page_whose_session_the_server_let_go_reloads_its_link(proxied, browser, ui):
     url, proxy = proxied
     page, _ = moved_page(ui, browser, url)
