@@ -13,7 +13,11 @@ emoji pack decode with the same model and differ only in size. Reported:
 - serve, for the imported pack and the emoji pack in the same run: seconds until the page
   answers (start and warm-up), server RSS after start (and how much of it is mapped from files,
   such as the thumbnails), and the time from a slider move to its new picture over one
-  Bokeh-protocol client (median, p95).
+  Bokeh-protocol client (median, p95);
+- the 9×9 MINE grid of each pack, computed as the MINE view computes it (FAISS search of the
+  held-out index, 81 tiles decoded, the grid and the nearest-images strip as JPEG) in a fresh
+  process on the served pack's files, hopping from centre to centre: the first grid (index and
+  decoder loading in) and the median and p95 of the rest. Server time only, not the transfer.
 
 Disk: about 1.1 GB of PNGs at full size (1.6 GB in 4 KiB blocks), removed afterwards.
 """
@@ -33,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-QUICK = {"images": 20_000, "slider_moves": 40}
-FULL = {"images": 200_000, "slider_moves": 100}
+QUICK = {"images": 20_000, "slider_moves": 40, "mine_grids": 10}
+FULL = {"images": 200_000, "slider_moves": 100, "mine_grids": 30}
 MODEL_SPEC = "explorer.benchmarks.import_pack:emoji_model"
 PACK = "bench-folder"
 PER_FOLDER = 1000
@@ -70,6 +74,7 @@ def run(quick: bool) -> dict[str, Any]:
         result["pack_disk_mb"] = {kind: round(_disk_mb(root / "home" / kind / PACK), 1)
                                   for kind in ("indexes", "assets")}
         result["serve"] = {pack: measure_serve(pack, env, config["slider_moves"]) for pack in (PACK, "emoji")}
+        result["mine_9x9_ms"] = {pack: measure_mine(pack, env, config["mine_grids"]) for pack in (PACK, "emoji")}
         return result
 
 
@@ -202,6 +207,41 @@ async def _slider_ms(url: str, moves: int) -> list[float | None]:
         return times
     finally:
         await client.close()
+
+
+def measure_mine(pack: str, env: dict[str, str], grids: int) -> dict[str, Any]:
+    """The MINE view's 9×9 grid on `pack`, timed in a subprocess (see the module docstring)."""
+    import json
+
+    child = f"from explorer.benchmarks.import_pack import mine_times; mine_times({pack!r}, {int(grids)})"
+    done = subprocess.run([sys.executable, "-c", child], env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=SERVE_READY_TIMEOUT_S)
+    if done.returncode != 0:
+        raise RuntimeError(f"timing the MINE grid of {pack!r} failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def mine_times(pack: str, grids: int) -> None:
+    """Print, as one JSON line, the first and the following 9×9 MINE grids' times (ms) on `pack`."""
+    import json
+
+    from explorer.app.session import Session
+    from explorer.app.views.mine import MineState
+    from explorer.resources import resources_for
+
+    session = Session(resources_for(pack), seed=0)
+    started = time.perf_counter()
+    state = MineState(session, size=9)  # computes its first grid
+    first_ms = (time.perf_counter() - started) * 1e3
+    rng = np.random.default_rng(0)
+    times = []
+    for _ in range(grids):
+        row, col = rng.integers(9, size=2)
+        started = time.perf_counter()
+        state.hop(int(row), int(col))  # a new centre: search, lay out, decode and encode anew
+        times.append((time.perf_counter() - started) * 1e3)
+    print(json.dumps({"first": round(first_ms, 1), "grids": len(times), "p50": round(float(np.median(times)), 1),
+                      "p95": round(float(np.percentile(times, 95)), 1)}))
 
 
 class _PeakRss:
