@@ -175,14 +175,19 @@ def dimension_chart(report: Mapping) -> hv.Overlay:
 
 def side_effect_bars(effects: Sequence, focus: str, locks: list[str]) -> hv.Layout:
     """Two bar charts of the focus slider's drag per unit step: AtDot (cosine) and logistic (Δ logit)."""
-    charts = []
-    for kind, axis in (("atdot", "AtDot drag (cosine)"), ("logistic", "logistic drag (Δ logit)")):
-        rows = [(e.label, "locked" if e.label in locks else "free", e.drag) for e in effects if e.kind == kind]
-        charts.append(hv.Bars(rows, ["label", "lock"], axis).opts(
-            title=f"{kind}: side effects of {focus or 'no slider'} per unit step", height=220, responsive=True,
-            toolbar=None, xrotation=60, multi_level=False, show_legend=False,
-            color=hv.dim("lock").categorize({"free": BLUE, "locked": REFERENCE})))
-    return hv.Layout(charts).cols(1)
+    return hv.Layout([side_effect_bar(effects, focus, locks, kind) for kind in SIDE_EFFECT_AXES]).cols(1)
+
+
+SIDE_EFFECT_AXES = {"atdot": "AtDot drag (cosine)", "logistic": "logistic drag (Δ logit)"}
+
+
+def side_effect_bar(effects: Sequence, focus: str, locks: list[str], kind: str) -> hv.Bars:
+    """One of `side_effect_bars`' charts: the drag of the focus slider on each label's `kind` judge."""
+    rows = [(e.label, "locked" if e.label in locks else "free", e.drag) for e in effects if e.kind == kind]
+    return hv.Bars(rows, ["label", "lock"], SIDE_EFFECT_AXES[kind]).opts(
+        title=f"{kind}: side effects of {focus or 'no slider'} per unit step", height=220, responsive=True,
+        toolbar=None, xrotation=60, multi_level=False, show_legend=False,
+        color=hv.dim("lock").categorize({"free": BLUE, "locked": REFERENCE}))
 
 
 def figure(chart: hv.core.Dimensioned):
