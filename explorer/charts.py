@@ -172,13 +172,12 @@ def dimension_chart(report: Mapping) -> hv.Overlay:
                                                         height=260, responsive=True, toolbar=None))
 
 
+SIDE_EFFECT_AXES = {"atdot": "AtDot drag (cosine)", "logistic": "logistic drag (Δ logit)"}
+
 
 def side_effect_bars(effects: Sequence, focus: str, locks: list[str]) -> hv.Layout:
     """Two bar charts of the focus slider's drag per unit step: AtDot (cosine) and logistic (Δ logit)."""
     return hv.Layout([side_effect_bar(effects, focus, locks, kind) for kind in SIDE_EFFECT_AXES]).cols(1)
-
-
-SIDE_EFFECT_AXES = {"atdot": "AtDot drag (cosine)", "logistic": "logistic drag (Δ logit)"}
 
 
 def side_effect_bar(effects: Sequence, focus: str, locks: list[str], kind: str) -> hv.Bars:

@@ -157,7 +157,6 @@ def set_session_location(doc, location) -> None:
     state._locations[doc] = location
 
 
-
 def inline_pulled_arrays() -> None:
     """Make the server's reply to a document pull carry numpy arrays inline (base64), not as buffers.
 
