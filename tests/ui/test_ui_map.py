@@ -4,8 +4,12 @@ current latent, and a direction made from two lassos appears as an Explore slide
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs
 
+import numpy as np
 import pytest
+
+from explorer.app.urlstate import decode_latent
 
 pytestmark = pytest.mark.browser
 
@@ -57,13 +61,31 @@ def open_map(app) -> str:
     return explore
 
 
-def held_out_count(pack_env, monkeypatch) -> int:
+def held_out_index(pack_env, monkeypatch):
     from explorer.packs import open_pack
 
     for key, value in pack_env.items():
         if key != "PACK":
             monkeypatch.setenv(key, value)
-    return len(open_pack(pack_env["PACK"]).index)
+    return open_pack(pack_env["PACK"]).index
+
+
+def held_out_count(pack_env, monkeypatch) -> int:
+    return len(held_out_index(pack_env, monkeypatch))
+
+
+def point_elsewhere(app, index) -> dict:
+    """A map point whose held-out image is not the one the page starts on (the image nearest the
+    link's latent): a click on that one changes neither the latent nor the link."""
+    app.page.wait_for_function("() => new URLSearchParams(window.location.search).has('z')")
+    z = parse_qs(app.page.evaluate("() => window.location.search").lstrip("?"))["z"][0]
+    current = decode_latent(z, index.latents.shape[1])
+    start_row = int(np.argmin(np.linalg.norm(index.latents - current, axis=1)))
+    for k in range(len(index)):
+        point = app.page.evaluate(POINT_XY, (3 + k) % len(index))
+        if int(index.rows_of(point["id"])[0]) != start_row:
+            return point
+    raise AssertionError("every map point is the starting image")
 
 
 def test_the_map_draws_one_point_per_held_out_image(app, pack_env, monkeypatch):
@@ -71,10 +93,10 @@ def test_the_map_draws_one_point_per_held_out_image(app, pack_env, monkeypatch):
     assert app.page.evaluate(SCATTER_SIZES) == [held_out_count(pack_env, monkeypatch)]
 
 
-def test_clicking_a_point_makes_it_the_current_latent_in_explore(app):
+def test_clicking_a_point_makes_it_the_current_latent_in_explore(app, pack_env, monkeypatch):
     explore = open_map(app)
+    point = point_elsewhere(app, held_out_index(pack_env, monkeypatch))
     link = app.page.evaluate("() => window.location.search")
-    point = app.page.evaluate(POINT_XY, 3)
     app.page.mouse.click(point["x"], point["y"])
     app.page.get_by_text(f"Picked held-out image {point['id']} on the map.").wait_for(timeout=30_000)
     app.page.wait_for_function("(link) => window.location.search !== link", arg=link, timeout=30_000)
