@@ -8,6 +8,7 @@ call us back, a mixin overrides exactly one of its hooks; everything else is a s
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Any, ClassVar
 
@@ -176,3 +177,28 @@ def inline_pulled_arrays() -> None:
     create.inlines_arrays = True
     if not getattr(pull_doc_reply.create, "inlines_arrays", False):
         pull_doc_reply.create = classmethod(create)
+
+
+def quiet_writes_to_closed_pages(loop) -> None:
+    """Log a write that failed because its page went away as one line, not as a traceback.
+
+    Panel sends a document's changes with Tornado's `WebSocketHandler.write_message`, which returns a
+    task; when the page closes while the write is on its way, the task ends in WebSocketClosedError
+    and, where Panel let the task go unawaited, asyncio logs "Task exception was never retrieved"
+    with two tracebacks (holoviz/panel#3341). Nothing is lost: the page is gone. This installs an
+    exception handler on `loop` (an asyncio loop) that says so in one debug line and hands every other
+    error to the handler that was there before (asyncio's default where none was).
+    """
+    from tornado.websocket import WebSocketClosedError
+
+    previous = loop.get_exception_handler()
+
+    def handle(loop, context: dict) -> None:
+        if isinstance(context.get("exception"), WebSocketClosedError):
+            logging.getLogger(__name__).debug("a page went away while an update was being sent to it")
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handle)

@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
 
     from explorer.app.hosting import configure_hosting
     from explorer.app.main import create_app, warm_up
-    from explorer.app.panel_internals import inline_pulled_arrays
+    from explorer.app.panel_internals import inline_pulled_arrays, quiet_writes_to_closed_pages
     from explorer.app.workshop import PRESENTER_KEY
     from explorer.devices import resolve_device
     from explorer.resources import PackUnavailable, configure, resources_for
@@ -240,6 +240,7 @@ def run(args: argparse.Namespace) -> int:
     if processes > 1:  # from here on, this is one of the worker processes
         _exit_with_parent(parent)
         torch.set_num_threads(threads)
+    quiet_writes_to_closed_pages(server.io_loop.asyncio_loop)  # a page that closes mid-write is no error
     if room is not None:
         _poll_room(server.io_loop)
     # Printed only once the socket is bound: tests and scripts wait for this line.

@@ -7,7 +7,9 @@ moving the version pins in pyproject.toml.
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
+import logging
 import socket
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +22,7 @@ from bokeh.models import ColumnDataSource, ImportedStyleSheet
 from bokeh.protocol import Protocol
 from bokeh.protocol.messages.pull_doc_reply import pull_doc_reply
 from panel.reactive import Reactive, Syncable
+from tornado.websocket import WebSocketClosedError
 
 from explorer.app import panel_internals
 from explorer.app.components import LiveSlider, Picture
@@ -236,3 +239,42 @@ def test_an_inlined_pull_reply_has_no_buffers_and_gives_the_same_document(monkey
     reply.push_to_document(pulled)
     (source,) = pulled.roots
     np.testing.assert_array_equal(np.asarray(source.data["x"]), values)
+
+
+def _drop_a_failed_task(loop, error: BaseException) -> None:
+    """A task that ends in `error` and that nobody awaits, garbage-collected: asyncio reports it."""
+    async def fail():
+        raise error
+
+    task = loop.create_task(fail())
+    loop.run_until_complete(asyncio.sleep(0))
+    del task
+    gc.collect()
+
+
+def test_a_write_to_a_page_that_went_away_is_one_quiet_line_and_other_errors_still_reach_the_handler(caplog):
+    loop = asyncio.new_event_loop()
+    reported = []
+    loop.set_exception_handler(lambda loop, context: reported.append(context["exception"]))
+    try:
+        panel_internals.quiet_writes_to_closed_pages(loop)
+        with caplog.at_level(logging.DEBUG, logger=panel_internals.__name__):
+            _drop_a_failed_task(loop, WebSocketClosedError())
+            other = RuntimeError("a real failure")
+            _drop_a_failed_task(loop, other)
+    finally:
+        loop.close()
+    assert reported == [other]
+    assert [record.getMessage() for record in caplog.records] == [
+        "a page went away while an update was being sent to it"]
+
+
+def test_without_a_handler_before_other_errors_go_to_asyncios_default(caplog):
+    loop = asyncio.new_event_loop()
+    try:
+        panel_internals.quiet_writes_to_closed_pages(loop)
+        with caplog.at_level(logging.ERROR, logger="asyncio"):
+            _drop_a_failed_task(loop, RuntimeError("a real failure"))
+    finally:
+        loop.close()
+    assert any("Task exception was never retrieved" in record.getMessage() for record in caplog.records)
