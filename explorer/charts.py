@@ -1,4 +1,5 @@
-"""The project's charts, each defined once as a HoloViews element in one palette.
+"""The project's charts, each defined once as a HoloViews element in one palette (the side-effect
+bars, which the page redraws in place, as rows for explorer.app.live_bars).
 
 The page shows an element with HoloViews' Bokeh backend; a download or an exported figure
 renders the same element with HoloViews' matplotlib backend (`picture`), which needs no
@@ -175,18 +176,17 @@ def dimension_chart(report: Mapping) -> hv.Overlay:
 SIDE_EFFECT_AXES = {"atdot": "AtDot drag (cosine)", "logistic": "logistic drag (Δ logit)"}
 
 
-def side_effect_bars(effects: Sequence, focus: str, locks: list[str]) -> hv.Layout:
-    """Two bar charts of the focus slider's drag per unit step: AtDot (cosine) and logistic (Δ logit)."""
-    return hv.Layout([side_effect_bar(effects, focus, locks, kind) for kind in SIDE_EFFECT_AXES]).cols(1)
+def side_effect_rows(effects: Sequence, locks: Sequence[str], kind: str) -> dict[str, list]:
+    """The bars of one side-effect chart (`kind`: a key of SIDE_EFFECT_AXES): each `kind` judge's
+    label, drag per unit step and colour (grey where the label is locked), for explorer.app.live_bars."""
+    chosen = [e for e in effects if e.kind == kind]
+    return {"label": [e.label for e in chosen], "value": [e.drag for e in chosen],
+            "colour": [REFERENCE if e.label in locks else BLUE for e in chosen]}
 
 
-def side_effect_bar(effects: Sequence, focus: str, locks: list[str], kind: str) -> hv.Bars:
-    """One of `side_effect_bars`' charts: the drag of the focus slider on each label's `kind` judge."""
-    rows = [(e.label, "locked" if e.label in locks else "free", e.drag) for e in effects if e.kind == kind]
-    return hv.Bars(rows, ["label", "lock"], SIDE_EFFECT_AXES[kind]).opts(
-        title=f"{kind}: side effects of {focus or 'no slider'} per unit step", height=220, responsive=True,
-        toolbar=None, xrotation=60, multi_level=False, show_legend=False,
-        color=hv.dim("lock").categorize({"free": BLUE, "locked": REFERENCE}))
+def side_effect_title(focus: str, kind: str) -> str:
+    """The title of the `kind` side-effect chart of slider `focus`."""
+    return f"{kind}: side effects of {focus or 'no slider'} per unit step"
 
 
 def figure(chart: hv.core.Dimensioned):

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from explorer.app import directions as shared
+from explorer.app.live_bars import LiveBars
 from explorer.app.session import Session
-from explorer.app.views.explore import OWN, ExploreState
+from explorer.app.views.explore import OWN, ExploreState, ExploreView
 from explorer.app.views.map import SCATTER_LIMIT, MapState, MapView, points_element, shown_points
-from explorer.charts import hv, side_effect_bars
+from explorer.charts import BLUE, REFERENCE, hv, side_effect_rows
 from explorer.resources import resources_for
 
 
@@ -71,8 +72,49 @@ def test_locking_labels_zeroes_their_judges_drag_and_keeps_the_others(session):
             assert abs(locked[(label, kind)]) < 1e-9
     assert plain.keys() == locked.keys()
     assert abs(np.dot(explore.vector("PC1"), explore.raw_vector("PC1"))) > 0  # something of PC1 is left
-    chart = side_effect_bars(explore.effects, explore.focus, explore.locks)
-    assert isinstance(chart, hv.Layout) and len(chart) == 2
+    bars = side_effect_rows(explore.effects, explore.locks, "logistic")
+    assert bars["label"] == [e.label for e in explore.effects if e.kind == "logistic"]
+    assert {label: colour for label, colour in zip(bars["label"], bars["colour"])} == {
+        label: REFERENCE if label in ("even", "loop") else BLUE for label in bars["label"]}
+
+
+def test_the_sideeffect_charts_follow_the_focus_slider_and_the_locks(session):
+    view = ExploreView(ExploreState(session))
+    state = view.state
+    state.directions = ["PC1", "PC2"]
+    charts = view.effect_charts
+
+    def shown(kind):
+        return charts[kind].figure.title.text, dict(zip(charts[kind].source.data["label"],
+                                                        charts[kind].source.data["value"]))
+
+    for focus in ("PC1", "PC2"):
+        state.focus = focus
+        for kind in ("atdot", "logistic"):
+            title, bars = shown(kind)
+            assert title.startswith(f"{kind}: side effects of {focus}")
+            assert bars == {e.label: e.drag for e in state.effects if e.kind == kind}
+            assert charts[kind].figure.x_range.factors == list(bars)
+    state.locks = ["even"]
+    assert abs(shown("atdot")[1]["even"]) < 1e-9
+
+
+def test_bars_the_same_under_another_focus_still_retitle_the_charts(session):
+    view = ExploreView(ExploreState(session))
+    state = view.state
+    state.directions = ["PC1"]
+    state.focus = "PC1"
+    state._unsupervised["PC1 again"] = state._unsupervised["PC1"]  # a second slider with PC1's vector
+    state.focus = "PC1 again"
+    assert view.effect_charts["atdot"].figure.title.text.startswith("atdot: side effects of PC1 again")
+
+
+def test_live_bars_refuse_columns_of_different_lengths():
+    bars = LiveBars("drag", width=300)
+    with pytest.raises(ValueError, match="a label, a value and a colour"):
+        bars.show({"label": ["a", "b"], "value": [1.0], "colour": [BLUE, BLUE]}, "title")
+    bars.show({"label": ["a"], "value": [0.5], "colour": [BLUE]}, "one bar")
+    assert bars.source.data["label"] == ["a"] and bars.figure.title.text == "one bar"
 
 
 def test_an_attribute_slider_is_not_locked_against_its_own_label(session):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 import param
@@ -23,11 +22,12 @@ from explorer.app.components import (
     jpeg_src,
     no_delay,
 )
+from explorer.app.live_bars import LiveBars
 from explorer.app.live_picture import LivePicture, slider_class, vector_entries
 from explorer.app.manifold import on_manifold_text
 from explorer.app.registry import ViewSpec, ViewState
 from explorer.app.session import Gallery, Session
-from explorer.charts import SIDE_EFFECT_AXES, side_effect_bar
+from explorer.charts import SIDE_EFFECT_AXES, side_effect_rows, side_effect_title
 from explorer.directions_store import DirectionsError
 from explorer.latent.directions import custom_direction
 from explorer.latent.side_effects import side_effects
@@ -138,17 +138,19 @@ class ExploreState(ViewState):
     @param.depends("focus", "locks", watch=True)
     def update_effects(self) -> None:
         """The focus slider's drag on every other label's AtDot and logistic judge, per unit step."""
-        if not self.focus:
-            self.effects = []
-            return
-        try:
-            vector = self.vector(self.focus)
-        except ValueError as error:
-            self.effects = []
-            self.session.notify(f"{self.focus}: {error}", "warning")
-            return
-        own_label = self.focus if self.focus in self.resources.masks else None
-        self.effects = [e for e in side_effects(vector, shared.judges(self.resources)) if e.label != own_label]
+        effects = []
+        if self.focus:
+            try:
+                vector = self.vector(self.focus)
+            except ValueError as error:
+                self.session.notify(f"{self.focus}: {error}", "warning")
+            else:
+                own_label = self.focus if self.focus in self.resources.masks else None
+                effects = [e for e in side_effects(vector, shared.judges(self.resources)) if e.label != own_label]
+        if effects == self.effects:  # the same bars under another focus or locks: their charts still follow
+            self.param.trigger("effects")
+        else:
+            self.effects = effects
 
     @param.depends("locks", watch=True)
     def _relocked(self) -> None:
@@ -366,12 +368,16 @@ class ExploreView(pn.viewable.Viewer):
         state = self.state
         locks = pn.widgets.MultiChoice.from_param(state.param.locks, label="Lock (make every slider blind to)",
                                                   description=None, width=state.size + 140, css_classes=["locks"])
-        # A DynamicMap per chart: a new focus updates the plots' data in place (a pane rebuilt from a
-        # new element cost 0.8-1.0 s of server time on each change of slider).
-        charts = [pn.pane.HoloViews(hv.DynamicMap(pn.bind(side_effect_bar, state.param.effects, state.param.focus,
-                                                          state.param.locks, kind)), width=state.size + 140)
-                  for kind in SIDE_EFFECT_AXES]
-        return pn.Column(locks, pn.Column(*charts, css_classes=["side-effects"]))
+        self.effect_charts = {kind: LiveBars(axis, width=state.size + 140) for kind, axis in SIDE_EFFECT_AXES.items()}
+        self._show_effects()
+        # `effects` is set (or triggered) once for each new focus or locks: one redraw per change
+        state.param.watch(lambda event: self._show_effects(), "effects")
+        return pn.Column(locks, pn.Column(*self.effect_charts.values(), css_classes=["side-effects"]))
+
+    def _show_effects(self) -> None:
+        state = self.state
+        for kind, chart in self.effect_charts.items():
+            chart.show(side_effect_rows(state.effects, state.locks, kind), side_effect_title(state.focus, kind))
 
     def _own_direction_panel(self) -> pn.Column:
         """Make B − A from two labels, name it, and export / import the saved ones."""
