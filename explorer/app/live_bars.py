@@ -16,6 +16,8 @@ import panel as pn
 from bokeh.models import ColumnDataSource, FactorRange
 from bokeh.plotting import figure
 
+from explorer.app.panel_internals import change_bokeh_models
+
 LABEL_ROTATION_DEGREES = 60
 
 
@@ -38,9 +40,14 @@ class LiveBars(pn.viewable.Viewer):
         lengths = {name: len(bars[name]) for name in ("label", "value", "colour")}
         if len(set(lengths.values())) != 1:
             raise ValueError(f"every bar needs a label, a value and a colour, got {lengths}")
-        self.figure.x_range.factors = list(bars["label"])
-        self.source.data = {name: list(bars[name]) for name in ("label", "value", "colour")}
-        self.figure.title.text = title
+        data = {name: list(bars[name]) for name in ("label", "value", "colour")}
+
+        def change() -> None:
+            self.figure.x_range.factors = data["label"]
+            self.source.data = data
+            self.figure.title.text = title
+
+        change_bokeh_models(self.figure.document, change)
 
     def __panel__(self) -> pn.pane.Bokeh:
         return self._pane

@@ -202,3 +202,27 @@ def quiet_writes_to_closed_pages(loop) -> None:
             loop.default_exception_handler(context)
 
     loop.set_exception_handler(handle)
+
+
+def change_bokeh_models(doc, change) -> None:
+    """Run `change()`, which sets properties of Bokeh models in `doc`, the way Panel updates its own.
+
+    A served document may change only while its session holds the document lock: Bokeh raises
+    "_pending_writes should be non-None when we have a document lock…" otherwise. Panel's
+    `Reactive._update_model` checks `state._unblocked(doc)` (this server is processing `doc`, on
+    `doc`'s thread, and the page has loaded): then it changes the models at once inside `unlocked()`
+    (the patch is written straight to the websocket), else it schedules the change with
+    `state.execute(..., schedule=True)` under `set_curdoc(doc)`. A document outside a server
+    (None, or no session context) is changed at once.
+    """
+    from panel.io.document import unlocked
+    from panel.io.state import set_curdoc, state
+
+    if doc is None or doc.session_context is None:
+        change()
+    elif state._unblocked(doc):
+        with unlocked():
+            change()
+    else:
+        with set_curdoc(doc):
+            state.execute(change, schedule=True)

@@ -17,7 +17,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import panel as pn
+import pytest
 from bokeh.document import Document
+from bokeh.io.doc import _PATCHED_CURDOCS
 from bokeh.models import ColumnDataSource, ImportedStyleSheet
 from bokeh.protocol import Protocol
 from bokeh.protocol.messages.pull_doc_reply import pull_doc_reply
@@ -278,3 +280,48 @@ def test_without_a_handler_before_other_errors_go_to_asyncios_default(caplog):
     finally:
         loop.close()
     assert any("Task exception was never retrieved" in record.getMessage() for record in caplog.records)
+
+
+# ---------------------------------------------------------------- change_bokeh_models (the document lock)
+
+class SessionContext:
+    """What Panel and Bokeh read of a served document's session context."""
+
+    def __init__(self, session):
+        self.session, self.request = session, None
+
+
+async def _a_served_document():
+    from bokeh.server.session import ServerSession
+    from tornado.ioloop import IOLoop
+
+    doc, source = Document(), ColumnDataSource({"x": [1]})
+    doc.add_root(source)
+    session = ServerSession("a-session", doc, IOLoop.current(), token="a-token")
+    context = SessionContext(session)
+    doc._session_context = lambda: context
+    return doc, source
+
+
+def test_bokeh_refuses_a_change_to_a_served_document_outside_its_lock_and_the_helper_schedules_it_inside():
+    async def change_both_ways():
+        doc, source = await _a_served_document()
+        patched = len(_PATCHED_CURDOCS)
+        with pytest.raises(RuntimeError, match="_pending_writes should be non-None"):
+            source.data = {"x": [2]}
+        del _PATCHED_CURDOCS[patched:]  # Bokeh's patch_curdoc does not unwind when a callback raises
+        panel_internals.change_bokeh_models(doc, lambda: setattr(source, "data", {"x": [3]}))
+        scheduled = dict(source.data)
+        await asyncio.sleep(0.05)
+        return scheduled, dict(source.data)
+
+    scheduled, later = asyncio.run(change_both_ways())
+    assert scheduled == {"x": [2]} and later == {"x": [3]}
+
+
+def test_a_document_outside_a_server_is_changed_at_once():
+    doc, source = Document(), ColumnDataSource({"x": [1]})
+    doc.add_root(source)
+    panel_internals.change_bokeh_models(doc, lambda: setattr(source, "data", {"x": [2]}))
+    panel_internals.change_bokeh_models(None, lambda: setattr(source, "data", {"x": [3]}))
+    assert source.data == {"x": [3]}
