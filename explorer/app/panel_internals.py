@@ -226,3 +226,31 @@ def change_bokeh_models(doc, change) -> None:
     else:
         with set_curdoc(doc):
             state.execute(change, schedule=True)
+
+
+def drop_messages_from_closed_pages() -> None:
+    """Drop a message that a page sent just before it closed, instead of logging an AssertionError.
+
+    Bokeh's `WSHandler.on_message` reads a message, then awaits its handling; when the page closes
+    in between (a tab closed while the server was busy), `on_close` has already detached the
+    connection from its session, and the handler's `connection.session` fails its
+    `assert self._session is not None`: "error handling message … AssertionError" with a traceback
+    in the log, one per message still on its way (a fresh page's first patches, under load). The
+    page is gone, so nothing is lost; this makes Bokeh's `WSHandler._handle` drop such a message
+    with one debug line. Idempotent.
+    """
+    from bokeh.server.views.ws import WSHandler
+
+    handle_message = WSHandler._handle
+    if getattr(handle_message, "drops_closed_pages", False):
+        return
+
+    async def _handle(self, message):
+        connection = self.connection
+        if connection is not None and connection._session is None:
+            logging.getLogger(__name__).debug("a message from a page that went away was dropped")
+            return None
+        return await handle_message(self, message)
+
+    _handle.drops_closed_pages = True
+    WSHandler._handle = _handle

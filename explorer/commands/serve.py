@@ -177,7 +177,11 @@ def run(args: argparse.Namespace) -> int:
 
     from explorer.app.hosting import configure_hosting
     from explorer.app.main import create_app, warm_up
-    from explorer.app.panel_internals import inline_pulled_arrays, quiet_writes_to_closed_pages
+    from explorer.app.panel_internals import (
+        drop_messages_from_closed_pages,
+        inline_pulled_arrays,
+        quiet_writes_to_closed_pages,
+    )
     from explorer.app.workshop import PRESENTER_KEY
     from explorer.devices import resolve_device
     from explorer.resources import PackUnavailable, configure, resources_for
@@ -195,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     configure_hosting(limits)
     inline_pulled_arrays()  # a reconnection's repull would lose the document's arrays (see panel_internals)
+    drop_messages_from_closed_pages()  # else one AssertionError traceback per message of a page that closed
     room = _open_room() if args.workshop else None
     configure(default_pack=args.pack, device=args.device, batch_window_ms=args.batch_window_ms)
     # Before the worker processes fork, torch must not have started a thread pool: a forked

@@ -325,3 +325,42 @@ def test_a_document_outside_a_server_is_changed_at_once():
     panel_internals.change_bokeh_models(doc, lambda: setattr(source, "data", {"x": [2]}))
     panel_internals.change_bokeh_models(None, lambda: setattr(source, "data", {"x": [3]}))
     assert source.data == {"x": [3]}
+
+
+# ---------------------------------------------------------------- drop_messages_from_closed_pages (WSHandler._handle)
+
+def test_a_message_handled_after_its_page_closed_fails_bokehs_session_assert_and_is_dropped_quietly(caplog):
+    from bokeh.document.events import ModelChangedEvent
+    from bokeh.server.connection import ServerConnection
+    from bokeh.server.protocol_handler import ProtocolHandler
+    from bokeh.server.session import ServerSession
+    from bokeh.server.views.ws import WSHandler
+    from tornado.ioloop import IOLoop
+
+    async def handle_after_close(handle):
+        doc, source = Document(), ColumnDataSource()
+        doc.add_root(source)
+        session = ServerSession("a-session", doc, IOLoop.current(), token="a-token")
+        connection = ServerConnection(Protocol(), socket=None, application_context=None, session=session)
+        connection.detach_session()  # what the page's on_close does
+        page = SimpleNamespace(connection=connection, handler=ProtocolHandler())
+        message = Protocol().create("PATCH-DOC", [ModelChangedEvent(doc, source, "name", "changed")])
+        return await handle(page, message)
+
+    with pytest.raises(AssertionError):
+        ServerConnection.session.fget(SimpleNamespace(_session=None))
+    original = WSHandler._handle
+    try:
+        panel_internals.drop_messages_from_closed_pages()
+        panel_internals.drop_messages_from_closed_pages()
+        with caplog.at_level(logging.DEBUG):
+            work = asyncio.run(handle_after_close(WSHandler._handle))
+    finally:
+        WSHandler._handle = original
+    assert work is None
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert "a message from a page that went away was dropped" in caplog.text
+    with caplog.at_level(logging.ERROR):
+        caplog.clear()
+        asyncio.run(handle_after_close(original))
+    assert "AssertionError" in caplog.text  # what Bokeh does on its own
