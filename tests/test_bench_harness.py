@@ -82,7 +82,19 @@ def test_server_errors_are_the_error_lines_with_the_exception_that_ended_each_tr
                    "ValueError: bad latent\n"
                    "INFO all fine\n")
     server = harness.Server("http://127.0.0.1:5006/", os.getpid(), log)
-    assert server.errors() == ["2026-01-01 ERROR: session failed: ValueError: bad latent"]
+    assert server.errors() == ["2026-01-01 ERROR: session failed: ValueError: bad latent (at x.py:1 in <module>)"]
+
+
+def test_a_traceback_without_an_error_line_is_reported_with_the_line_above_it(tmp_path):
+    log = tmp_path / "server.log"
+    log.write_text("Exception ignored in: <function Connection.__del__>\n"
+                   "Traceback (most recent call last):\n"
+                   '  File "/venv/lib/python3.11/site-packages/bokeh/server/connection.py", line 65, in session\n'
+                   "    assert self._session is not None\n"
+                   "AssertionError\n")
+    server = harness.Server("http://127.0.0.1:5006/", os.getpid(), log)
+    assert server.errors() == ["Exception ignored in: <function Connection.__del__> AssertionError "
+                               "(at bokeh/server/connection.py:65 in session)"]
 
 
 def test_a_server_that_exits_is_reported_with_its_log(tmp_path):

@@ -67,18 +67,33 @@ class Server:
     log: Path
 
     def errors(self) -> list[str]:
-        """Errors the server logged, each as its ERROR line, with the exception that ended its traceback."""
+        """Errors the server logged, each as its ERROR line, with the exception that ended its traceback
+        and where it was raised; a traceback without an ERROR line comes with the line above it."""
         errors, lines = [], self.log.read_text(errors="replace").splitlines()
         for number, line in enumerate(lines):
             if line.startswith("Traceback"):
-                ending = next((later for later in lines[number + 1:] if later and not later[0].isspace()), "?")
+                ending = _traceback_ending(lines[number + 1:])
                 if errors and errors[-1].endswith(":"):
                     errors[-1] += " " + ending
                 else:
-                    errors.append(ending)
+                    above = lines[number - 1].strip() if number else ""
+                    errors.append(f"{above} {ending}" if above else ending)
             elif re.search(r"\bERROR\b", line):
                 errors.append(line.strip() + ":")
         return errors
+
+
+def _traceback_ending(lines: list[str]) -> str:
+    """'Exception: message (at package/module.py:line in function)' for the lines after 'Traceback'."""
+    end = next((number for number, line in enumerate(lines) if line and not line[0].isspace()), None)
+    if end is None:
+        return "?"
+    frames = [re.match(r'\s*File "(.*)", line (\d+), in (.*)', line) for line in lines[:end]]
+    frames = [frame for frame in frames if frame]
+    if not frames:
+        return lines[end]
+    path, line, function = frames[-1].groups()
+    return f"{lines[end]} (at {path.split('site-packages/')[-1]}:{line} in {function})"
 
 
 @contextlib.contextmanager
