@@ -228,29 +228,40 @@ def change_bokeh_models(doc, change) -> None:
             state.execute(change, schedule=True)
 
 
-def drop_messages_from_closed_pages() -> None:
-    """Drop a message that a page sent just before it closed, instead of logging an AssertionError.
+def ignore_detached_connections() -> None:
+    """Let a page close at any moment: a connection Bokeh has already detached from its session
+    drops its messages and its close does nothing more, instead of failing an AssertionError.
 
-    Bokeh's `WSHandler.on_message` reads a message, then awaits its handling; when the page closes
-    in between (a tab closed while the server was busy), `on_close` has already detached the
-    connection from its session, and the handler's `connection.session` fails its
-    `assert self._session is not None`: "error handling message … AssertionError" with a traceback
-    in the log, one per message still on its way (a fresh page's first patches, under load). The
-    page is gone, so nothing is lost; this makes Bokeh's `WSHandler._handle` drop such a message
-    with one debug line. Idempotent.
+    Bokeh detaches a connection (`ServerConnection.detach_session`) when the page's close is seen
+    (`WSHandler.on_close`) or when its keep-alive ping finds the socket closed (`client_lost`).
+    Afterwards `connection.session` fails `assert self._session is not None`, and Bokeh still asks
+    for it in two places: handling a message that the page sent just before it closed (read before
+    the close, handled after: "error handling message … AssertionError", one traceback per message,
+    a fresh page's first patches under load) and in `on_close` itself when the ping got there first
+    ("Uncaught exception GET /ws" from Tornado). The page is gone either way, so nothing is lost;
+    this wraps `WSHandler._handle` and `WSHandler.on_close` to skip a detached connection with one
+    debug line. Idempotent.
     """
     from bokeh.server.views.ws import WSHandler
 
-    handle_message = WSHandler._handle
-    if getattr(handle_message, "drops_closed_pages", False):
+    if getattr(WSHandler._handle, "ignores_detached", False):
         return
+    handle_message, close_page = WSHandler._handle, WSHandler.on_close
+
+    def detached(page) -> bool:
+        return page.connection is not None and page.connection._session is None
 
     async def _handle(self, message):
-        connection = self.connection
-        if connection is not None and connection._session is None:
+        if detached(self):
             logging.getLogger(__name__).debug("a message from a page that went away was dropped")
             return None
         return await handle_message(self, message)
 
-    _handle.drops_closed_pages = True
-    WSHandler._handle = _handle
+    def on_close(self) -> None:
+        if detached(self):
+            logging.getLogger(__name__).debug("a page closed after the server had let its connection go")
+            return
+        close_page(self)
+
+    _handle.ignores_detached = True
+    WSHandler._handle, WSHandler.on_close = _handle, on_close

@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
     from explorer.app.hosting import configure_hosting
     from explorer.app.main import create_app, warm_up
     from explorer.app.panel_internals import (
-        drop_messages_from_closed_pages,
+        ignore_detached_connections,
         inline_pulled_arrays,
         quiet_writes_to_closed_pages,
     )
@@ -199,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     configure_hosting(limits)
     inline_pulled_arrays()  # a reconnection's repull would lose the document's arrays (see panel_internals)
-    drop_messages_from_closed_pages()  # else one AssertionError traceback per message of a page that closed
+    ignore_detached_connections()  # else an AssertionError traceback when a page closes at the wrong moment
     room = _open_room() if args.workshop else None
     configure(default_pack=args.pack, device=args.device, batch_window_ms=args.batch_window_ms)
     # Before the worker processes fork, torch must not have started a thread pool: a forked
