@@ -264,4 +264,5 @@ def ignore_detached_connections() -> None:
         close_page(self)
 
     _handle.ignores_detached = True
+    _handle.__wrapped__, on_close.__wrapped__ = handle_message, close_page  # Bokeh's own, for the tests
     WSHandler._handle, WSHandler.on_close = _handle, on_close

@@ -359,18 +359,21 @@ def _handle_and_close(wshandler) -> object:
 def test_bokeh_fails_an_assert_on_a_detached_connection_and_the_patch_skips_it_with_debug_lines(caplog):
     from bokeh.server.views.ws import WSHandler
 
+    before = WSHandler._handle, WSHandler.on_close  # serve, run earlier in this process, may have patched them
+    bokehs_own = SimpleNamespace(**{name: getattr(method, "__wrapped__", method)
+                                    for name, method in zip(("_handle", "on_close"), before)})
     with caplog.at_level(logging.ERROR), pytest.raises(AssertionError):
-        _handle_and_close(WSHandler)  # Bokeh on its own: the message's AssertionError is logged, on_close raises
+        _handle_and_close(bokehs_own)  # the message's AssertionError is logged, on_close raises
     assert "error handling message" in caplog.text and "AssertionError" in caplog.text
     caplog.clear()
-    original = WSHandler._handle, WSHandler.on_close
     try:
         panel_internals.ignore_detached_connections()
         panel_internals.ignore_detached_connections()
+        assert WSHandler._handle.__wrapped__ is bokehs_own._handle  # idempotent: wrapped once
         with caplog.at_level(logging.DEBUG):
             work = _handle_and_close(WSHandler)
     finally:
-        WSHandler._handle, WSHandler.on_close = original
+        WSHandler._handle, WSHandler.on_close = before
     assert work is None
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
     assert "a message from a page that went away was dropped" in caplog.text
