@@ -292,6 +292,7 @@ class SessionContext:
 
 
 async def _a_served_document():
+    """A document with one ColumnDataSource ({"x": [1]}) in a Bokeh ServerSession: (doc, source, session)."""
     from bokeh.server.session import ServerSession
     from tornado.ioloop import IOLoop
 
@@ -300,12 +301,12 @@ async def _a_served_document():
     session = ServerSession("a-session", doc, IOLoop.current(), token="a-token")
     context = SessionContext(session)
     doc._session_context = lambda: context
-    return doc, source
+    return doc, source, session
 
 
 def test_bokeh_refuses_a_change_to_a_served_document_outside_its_lock_and_the_helper_schedules_it_inside():
     async def change_both_ways():
-        doc, source = await _a_served_document()
+        doc, source, _ = await _a_served_document()
         patched = len(_PATCHED_CURDOCS)
         with pytest.raises(RuntimeError, match="_pending_writes should be non-None"):
             source.data = {"x": [2]}
@@ -334,12 +335,8 @@ async def _a_page_whose_connection_was_detached():
     from bokeh.document.events import ModelChangedEvent
     from bokeh.server.connection import ServerConnection
     from bokeh.server.protocol_handler import ProtocolHandler
-    from bokeh.server.session import ServerSession
-    from tornado.ioloop import IOLoop
 
-    doc, source = Document(), ColumnDataSource()
-    doc.add_root(source)
-    session = ServerSession("a-session", doc, IOLoop.current(), token="a-token")
+    doc, source, session = await _a_served_document()
     connection = ServerConnection(Protocol(), socket=None, application_context=None, session=session)
     connection.detach_session()  # what on_close, or a keep-alive ping that found the socket closed, does
     page = SimpleNamespace(connection=connection, handler=ProtocolHandler(), close_code=None, close_reason=None)
